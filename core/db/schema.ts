@@ -1,0 +1,170 @@
+// The control plane's tables. Migrations in ./migrations are generated from this file by drizzle-kit
+// (`npm run db:generate`) and committed; never edit a generated migration by hand.
+import { sql } from 'drizzle-orm';
+import {
+  bigserial, check, index, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
+const updatedAt = () => timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
+
+export const personStatus = pgEnum('person_status', ['active', 'suspended']);
+export const subjectKind = pgEnum('subject_kind', ['person', 'team', 'department']);
+export const resourceKind = pgEnum('resource_kind', ['tool', 'skill', 'knowledge']);
+export const grantEffect = pgEnum('grant_effect', ['allow', 'deny']);
+export const toolTransport = pgEnum('tool_transport', ['streamable-http', 'sse']);
+export const assistantStatus = pgEnum('assistant_status', [
+  'pending', 'provisioning', 'ready', 'suspended', 'failed', 'deleting',
+]);
+export const apiRole = pgEnum('api_role', ['admin', 'security', 'auditor']);
+
+export const departments = pgTable('departments', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  description: text('description'),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+}, (t) => [uniqueIndex('departments_name_key').on(sql`lower(${t.name})`)]);
+
+export const teams = pgTable('teams', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  description: text('description'),
+  departmentId: text('department_id').references(() => departments.id, { onDelete: 'set null' }),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+}, (t) => [
+  uniqueIndex('teams_name_key').on(sql`lower(${t.name})`),
+  index('teams_department_idx').on(t.departmentId),
+]);
+
+export const people = pgTable('people', {
+  id: text('id').primaryKey(),
+  email: text('email').notNull(),
+  displayName: text('display_name').notNull(),
+  departmentId: text('department_id').references(() => departments.id, { onDelete: 'set null' }),
+  status: personStatus('status').notNull().default('active'),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+}, (t) => [
+  uniqueIndex('people_email_key').on(sql`lower(${t.email})`),
+  index('people_department_idx').on(t.departmentId),
+]);
+
+export const teamMembers = pgTable('team_members', {
+  teamId: text('team_id').notNull().references(() => teams.id, { onDelete: 'cascade' }),
+  personId: text('person_id').notNull().references(() => people.id, { onDelete: 'cascade' }),
+  createdAt: createdAt(),
+}, (t) => [
+  primaryKey({ columns: [t.teamId, t.personId] }),
+  index('team_members_person_idx').on(t.personId),
+]);
+
+export const tools = pgTable('tools', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  description: text('description'),
+  url: text('url').notNull(),
+  transport: toolTransport('transport').notNull().default('streamable-http'),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+}, (t) => [uniqueIndex('tools_name_key').on(t.name)]);
+
+export const skills = pgTable('skills', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  description: text('description'),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+}, (t) => [uniqueIndex('skills_name_key').on(t.name)]);
+
+export const knowledgeCollections = pgTable('knowledge_collections', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  description: text('description'),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+}, (t) => [uniqueIndex('knowledge_collections_name_key').on(t.name)]);
+
+export const assistants = pgTable('assistants', {
+  id: text('id').primaryKey(),
+  personId: text('person_id').notNull().references(() => people.id, { onDelete: 'cascade' }),
+  status: assistantStatus('status').notNull().default('pending'),
+  statusMessage: text('status_message'),
+  endpoint: text('endpoint'),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+}, (t) => [uniqueIndex('assistants_person_key').on(t.personId)]);
+
+/**
+ * A grant's subject and resource are polymorphic; one nullable foreign key per kind keeps real
+ * referential integrity (deleting a team or a tool removes its grants) and a check constraint makes
+ * sure exactly the column named by the kind is set.
+ */
+export const grants = pgTable('grants', {
+  id: text('id').primaryKey(),
+  subjectKind: subjectKind('subject_kind').notNull(),
+  subjectPersonId: text('subject_person_id').references(() => people.id, { onDelete: 'cascade' }),
+  subjectTeamId: text('subject_team_id').references(() => teams.id, { onDelete: 'cascade' }),
+  subjectDepartmentId: text('subject_department_id').references(() => departments.id, { onDelete: 'cascade' }),
+  resourceKind: resourceKind('resource_kind').notNull(),
+  resourceToolId: text('resource_tool_id').references(() => tools.id, { onDelete: 'cascade' }),
+  resourceSkillId: text('resource_skill_id').references(() => skills.id, { onDelete: 'cascade' }),
+  resourceKnowledgeId: text('resource_knowledge_id')
+    .references(() => knowledgeCollections.id, { onDelete: 'cascade' }),
+  toolPattern: text('tool_pattern'),
+  effect: grantEffect('effect').notNull(),
+  expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }),
+  reason: text('reason'),
+  grantedBy: text('granted_by').notNull(),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+}, (t) => [
+  check('grants_subject_one', sql`num_nonnulls(${t.subjectPersonId}, ${t.subjectTeamId}, ${t.subjectDepartmentId}) = 1
+    and (${t.subjectKind} <> 'person' or ${t.subjectPersonId} is not null)
+    and (${t.subjectKind} <> 'team' or ${t.subjectTeamId} is not null)
+    and (${t.subjectKind} <> 'department' or ${t.subjectDepartmentId} is not null)`),
+  check('grants_resource_one', sql`num_nonnulls(${t.resourceToolId}, ${t.resourceSkillId}, ${t.resourceKnowledgeId}) = 1
+    and (${t.resourceKind} <> 'tool' or ${t.resourceToolId} is not null)
+    and (${t.resourceKind} <> 'skill' or ${t.resourceSkillId} is not null)
+    and (${t.resourceKind} <> 'knowledge' or ${t.resourceKnowledgeId} is not null)`),
+  check('grants_pattern_only_for_tools', sql`${t.toolPattern} is null or ${t.resourceKind} = 'tool'`),
+  index('grants_subject_person_idx').on(t.subjectPersonId),
+  index('grants_subject_team_idx').on(t.subjectTeamId),
+  index('grants_subject_department_idx').on(t.subjectDepartmentId),
+  index('grants_resource_tool_idx').on(t.resourceToolId),
+  index('grants_resource_skill_idx').on(t.resourceSkillId),
+  index('grants_resource_knowledge_idx').on(t.resourceKnowledgeId),
+]);
+
+export const apiTokens = pgTable('api_tokens', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  /** SHA-256 of the token's secret part; the secret itself is never stored. */
+  secretHash: text('secret_hash').notNull(),
+  role: apiRole('role').notNull(),
+  createdBy: text('created_by').notNull(),
+  createdAt: createdAt(),
+  expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }),
+  lastUsedAt: timestamp('last_used_at', { withTimezone: true, mode: 'date' }),
+  revokedAt: timestamp('revoked_at', { withTimezone: true, mode: 'date' }),
+}, (t) => [uniqueIndex('api_tokens_secret_hash_key').on(t.secretHash)]);
+
+export const auditEvents = pgTable('audit_events', {
+  seq: bigserial('seq', { mode: 'number' }).primaryKey(),
+  id: text('id').notNull(),
+  at: timestamp('at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  actor: text('actor').notNull(),
+  action: text('action').notNull(),
+  targetKind: text('target_kind').notNull(),
+  targetId: text('target_id').notNull(),
+  before: jsonb('before'),
+  after: jsonb('after'),
+  requestId: text('request_id'),
+}, (t) => [
+  uniqueIndex('audit_events_id_key').on(t.id),
+  index('audit_events_target_idx').on(t.targetKind, t.targetId),
+  index('audit_events_actor_idx').on(t.actor),
+  index('audit_events_at_idx').on(t.at),
+]);
+
