@@ -1,0 +1,110 @@
+// The control plane's HTTP application: plugins, shared schemas, and every route, wired to the
+// services it is given. The composition root (main.ts) builds those services.
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import { registerAjvFormats, TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { loggerOptions, type AccessService, type AccessIndex, type Config, type Store } from '../core/index.ts';
+import { authPlugin, bearerTokenAuthenticator } from './auth/auth-plugin.ts';
+import { registerProblemHandlers } from './problem.ts';
+import { Problem, StrictObject } from './schemas/common.ts';
+import { AssistantView, assistantSpec } from './routes/assistants.ts';
+import { registerApiTokenRoutes, ApiTokenView } from './routes/api-tokens.ts';
+import { AuditEventView, registerAuditRoutes } from './routes/audit.ts';
+import { DecisionView, ExplanationView, registerDecisionRoutes } from './routes/decisions.ts';
+import { DepartmentView, PersonView, TeamView, departmentSpec, personSpec, teamSpec } from './routes/directory.ts';
+import { registerEntityRoutes } from './routes/entity-routes.ts';
+import { GrantView, registerGrantRoutes } from './routes/grants.ts';
+import { MembershipView, registerMembershipRoutes } from './routes/memberships.ts';
+import { KnowledgeView, SkillView, ToolView, knowledgeSpec, skillSpec, toolSpec } from './routes/resources.ts';
+import { createMutationRunner } from './services/mutations.ts';
+import type { DirectorySync } from '../core/index.ts';
+
+export interface AppDependencies {
+  config: Pick<Config, 'bodyLimit' | 'logLevel'>;
+  store: Store;
+  access: AccessService;
+  index: Pick<AccessIndex, 'loaded'>;
+  sync: Pick<DirectorySync, 'apply'>;
+  /** Whether the policy engine loaded its WASM; when false every decision denies and /readyz fails. */
+  policyLoaded: () => boolean;
+  version?: string;
+}
+
+const SHARED_SCHEMAS = [
+  Problem, DepartmentView, TeamView, PersonView, MembershipView, ToolView, SkillView, KnowledgeView, AssistantView,
+  GrantView, DecisionView, ExplanationView, AuditEventView, ApiTokenView,
+];
+
+export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
+  registerAjvFormats();
+  const app = Fastify({
+    logger: loggerOptions(deps.config.logLevel),
+    bodyLimit: deps.config.bodyLimit,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    routerOptions: { maxParamLength: 200 },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  registerProblemHandlers(app);
+  app.addHook('onSend', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+    void reply.header('x-content-type-options', 'nosniff');
+    if (request.url.startsWith('/api/')) void reply.header('cache-control', 'no-store');
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'OpenCrane control plane API', version: deps.version ?? '0.1.0',
+        description: 'Directory, grants, deny-by-default decisions and audit. Errors are RFC 9457 problem+json.',
+      },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'An OpenCrane API token (ocat_…)' } } },
+      security: [{ bearerAuth: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+  });
+  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
+
+  await app.register(authPlugin, { authenticators: [bearerTokenAuthenticator(deps.store)] });
+
+  const runMutation = createMutationRunner({ store: deps.store, sync: deps.sync });
+  const routeDeps = { runMutation, db: deps.store.db };
+  registerEntityRoutes(app, departmentSpec, routeDeps);
+  registerEntityRoutes(app, teamSpec, routeDeps);
+  registerEntityRoutes(app, personSpec, routeDeps);
+  registerMembershipRoutes(app, routeDeps);
+  registerEntityRoutes(app, toolSpec, routeDeps);
+  registerEntityRoutes(app, skillSpec, routeDeps);
+  registerEntityRoutes(app, knowledgeSpec, routeDeps);
+  registerEntityRoutes(app, assistantSpec, routeDeps);
+  registerGrantRoutes(app, routeDeps);
+  registerDecisionRoutes(app, { access: deps.access, db: deps.store.db });
+  registerAuditRoutes(app, { db: deps.store.db });
+  registerApiTokenRoutes(app, routeDeps);
+
+  app.get('/api/v1/openapi.json', { schema: { hide: true } }, () => app.swagger());
+
+  const Health = StrictObject({ status: Type.String(), checks: Type.Optional(Type.Record(Type.String(), Type.String())) });
+  app.get('/healthz', { schema: { tags: ['Health'], operationId: 'healthz', security: [], response: { 200: Health } } },
+    () => ({ status: 'ok' }));
+  app.get('/readyz', {
+    schema: { tags: ['Health'], operationId: 'readyz', security: [], response: { 200: Health, 503: Health } },
+  }, async (_request, reply) => {
+    const checks: Record<string, string> = {};
+    try {
+      await deps.store.db.execute('select 1');
+      checks.database = 'ok';
+    } catch {
+      checks.database = 'unreachable';
+    }
+    checks.policy = deps.policyLoaded() ? 'ok' : 'not loaded';
+    checks.directory = deps.index.loaded ? 'ok' : 'not loaded';
+    const ready = Object.values(checks).every((v) => v === 'ok');
+    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
+  });
+
+  return app;
+}

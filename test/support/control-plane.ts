@@ -1,0 +1,32 @@
+// Starts a whole control plane for a test file on one of the test databases, in a temporary
+// OPENCRANE_HOME, and hands back its fastify app (for inject) and the bootstrap admin token.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { loadConfig } from '../../core/index.ts';
+import { createControlPlane, type ControlPlane } from '../../server/control-plane.ts';
+import type { TestDatabase } from './databases.ts';
+
+export interface TestControlPlane {
+  plane: ControlPlane;
+  adminToken: string;
+  home: string;
+  close(): Promise<void>;
+}
+
+export async function startTestControlPlane(target: TestDatabase, env: NodeJS.ProcessEnv = {}): Promise<TestControlPlane> {
+  const home = await mkdtemp(path.join(os.tmpdir(), 'opencrane-test-'));
+  const database = await target.open();
+  const config = loadConfig({ OPENCRANE_HOME: home, LOG_LEVEL: 'silent', ...env });
+  const plane = await createControlPlane({ config, logger: pino({ level: 'silent' }), database });
+  const adminToken = (await readFile(path.join(home, 'admin-token'), 'utf8')).trim();
+  return {
+    plane, adminToken, home,
+    async close() {
+      await plane.close();
+      await database.dispose();
+      await rm(home, { recursive: true, force: true });
+    },
+  };
+}
