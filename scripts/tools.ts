@@ -1,0 +1,35 @@
+// Pinned developer tools. The policy build is only reproducible with the exact opa version, so the
+// scripts never use an opa found on PATH.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const OPA_VERSION = '1.22.2';
+export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const TOOLS_BIN = fileURLToPath(new URL('../.tools/bin/', import.meta.url));
+const OPA_PATH = `${TOOLS_BIN}opa`;
+
+function installedOpaVersion(): string | null {
+  if (!existsSync(OPA_PATH)) return null;
+  try {
+    const output = execFileSync(OPA_PATH, ['version'], { encoding: 'utf8' });
+    return /^Version:\s*(\S+)/m.exec(output)?.[1] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** The path of the pinned opa, built with `go install` into .tools/bin when missing or at another version. */
+export function ensureOpa(): string {
+  const version = installedOpaVersion();
+  if (version === OPA_VERSION) return OPA_PATH;
+  console.error(`opa ${OPA_VERSION} not found in .tools/bin (found ${version ?? 'none'}); building it with go install`);
+  execFileSync('go', ['install', `github.com/open-policy-agent/opa@v${OPA_VERSION}`], {
+    cwd: REPO_ROOT,
+    stdio: 'inherit',
+    env: { ...process.env, GOBIN: TOOLS_BIN, GOTOOLCHAIN: 'local' },
+  });
+  const built = installedOpaVersion();
+  if (built !== OPA_VERSION) throw new Error(`go install produced opa ${built ?? 'nothing'}, expected ${OPA_VERSION}`);
+  return OPA_PATH;
+}
