@@ -52,7 +52,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     });
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
-  const settings = withDefaults as Static<typeof EnvSchema>;
+  const settings: Static<typeof EnvSchema> = withDefaults;
   const home = path.resolve(settings.OPENCRANE_HOME);
   return {
     host: settings.HOST,

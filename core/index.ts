@@ -14,7 +14,7 @@ export {
 export type { Page } from './store/entity-repository.ts';
 export { type Grant, type NewGrant, type GrantFilter } from './store/grants.ts';
 export { pgErrorInfo, translateDbError } from './store/db-errors.ts';
-export { AccessIndex, toPolicyGrant } from './access/access-index.ts';
+export { AccessIndex, toPolicyGrant, type IndexSnapshot } from './access/access-index.ts';
 export { publishChange, parseChange, CHANGES_CHANNEL, type DirectoryChange } from './access/changes.ts';
 export { createDirectorySync, type DirectorySync } from './access/directory-sync.ts';
 export {

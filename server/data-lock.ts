@@ -22,7 +22,7 @@ export async function acquireDataLock(dataDir: string): Promise<() => Promise<vo
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const owner = Number((await readFile(file, 'utf8').catch(() => '')).trim());
       if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) {
-        throw new Error(`another OpenCrane process (pid ${owner}) is using ${dataDir}; stop it first`);
+        throw new Error(`another OpenCrane process (pid ${owner}) is using ${dataDir}; stop it first`, { cause: err });
       }
       await unlink(file).catch(() => undefined);
     }

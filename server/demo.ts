@@ -33,7 +33,7 @@ async function main(): Promise<void> {
     }
     if (response.status === 204) return {};
     const json = (await response.json()) as Json;
-    if (!response.ok) throw new Error(`${method} ${path}: ${String(json.detail ?? response.statusText)}`);
+    if (!response.ok) throw new Error(`${method} ${path}: ${typeof json.detail === 'string' ? json.detail : response.statusText}`);
     return json;
   };
 

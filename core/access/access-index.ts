@@ -4,7 +4,13 @@
 // sees a half-applied change and is never blocked by one.
 import type { DecisionSubject, PolicyGrant, ResourceKind, SubjectKind } from '../../policies/types.ts';
 import type { Grant } from '../store/grants.ts';
-import type { DirectorySnapshot } from '../store/store.ts';
+
+/** What the index is built from: statuses, memberships and every grant in policy form. */
+export interface IndexSnapshot {
+  people: { id: string; status: 'active' | 'suspended'; departmentId: string | null }[];
+  memberships: { teamId: string; personId: string }[];
+  grants: PolicyGrant[];
+}
 
 interface PersonEntry {
   status: 'active' | 'suspended';
@@ -86,12 +92,12 @@ export class AccessIndex {
   }
 
   /** Replaces everything: the new state is built aside and published with one assignment. */
-  load(snapshot: DirectorySnapshot): void {
+  load(snapshot: IndexSnapshot): void {
     const next = new IndexState();
     for (const p of snapshot.people) next.people.set(p.id, { status: p.status, departmentId: p.departmentId, teams: [] });
     for (const m of snapshot.memberships) next.people.get(m.personId)?.teams.push(m.teamId);
     for (const entry of next.people.values()) entry.teams.sort();
-    for (const g of snapshot.grants) next.addGrant(toPolicyGrant(g));
+    for (const g of snapshot.grants) next.addGrant(g);
     this.state = next;
     this.loadedAt = Date.now();
   }

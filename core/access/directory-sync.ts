@@ -3,7 +3,7 @@
 // comes back or a payload is not understood, and a periodic full reload as a safety net.
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.ts';
-import type { AccessIndex } from './access-index.ts';
+import { toPolicyGrant, type AccessIndex } from './access-index.ts';
 import { CHANGES_CHANNEL, parseChange, type DirectoryChange } from './changes.ts';
 import type { Unlisten } from '../db/database.ts';
 
@@ -42,7 +42,7 @@ export function createDirectorySync(deps: {
       (tx) => store.directory.snapshot(tx as never),
       { isolationLevel: 'repeatable read', accessMode: 'read only' },
     );
-    index.load(snapshot);
+    index.load({ ...snapshot, grants: snapshot.grants.map(toPolicyGrant) });
   }
 
   async function applyOne(change: DirectoryChange): Promise<void> {

@@ -46,7 +46,7 @@ export interface OpenDatabaseOptions {
 }
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
-  return options.url ? openPostgres(options.url, options.maxConnections ?? 10) : openPglite(options.dataDir);
+  return options.url ? openPostgres(options.url, options.maxConnections ?? 10) : await openPglite(options.dataDir);
 }
 
 async function openPglite(dataDir: string | undefined): Promise<Database> {
@@ -70,7 +70,7 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
   };
 }
 
-async function openPostgres(url: string, max: number): Promise<Database> {
+function openPostgres(url: string, max: number): Database {
   const client = postgres(url, { max: Math.max(2, max), onnotice: () => {}, connection: { application_name: 'opencrane' } });
   const db = drizzlePostgres(client, { schema }) as unknown as Db;
   return {

@@ -36,7 +36,7 @@ export function entityRepository<T extends IdTable>(
   return {
     async get(db, id) {
       const rows = await db.select().from(t).where(eq(t.id, id)).limit(1);
-      return rows[0] as Row | undefined;
+      return rows[0];
     },
     async list(db, { after, limit, where }) {
       const conditions = [where, after ? gt(t.id, after) : undefined].filter((c): c is SQL => c !== undefined);
@@ -56,11 +56,11 @@ export function entityRepository<T extends IdTable>(
     async update(db, id, patch) {
       const values = t.updatedAt ? { ...patch, updatedAt: new Date() } : patch;
       const rows = await db.update(t).set(values as never).where(eq(t.id, id)).returning();
-      return rows[0] as Row | undefined;
+      return rows[0];
     },
     async delete(db, id) {
       const rows = await db.delete(t).where(eq(t.id, id)).returning();
-      return rows[0] as Row | undefined;
+      return rows[0];
     },
   };
 }

@@ -49,9 +49,9 @@ export function bearerTokenAuthenticator(store: Pick<Store, 'apiTokens' | 'db'>)
   };
 }
 
-export const authPlugin = fp(async (app: FastifyInstance, options: { authenticators: Authenticator[] }) => {
+export const authPlugin = fp((app: FastifyInstance, options: { authenticators: Authenticator[] }, done: (err?: Error) => void) => {
   app.decorateRequest('principal', null);
-  app.decorate('authorize', (...roles: ApiRole[]): onRequestHookHandler => async (request) => {
+  app.decorate('authorize', (...roles: ApiRole[]): onRequestHookHandler => async function authorize(request) {
     for (const authenticate of options.authenticators) {
       const principal = await authenticate(request);
       if (principal) {
@@ -64,6 +64,7 @@ export const authPlugin = fp(async (app: FastifyInstance, options: { authenticat
       throw new AppError('ERR_FORBIDDEN', `this needs one of the roles: ${roles.join(', ')}`);
     }
   });
+  done();
 }, { name: 'opencrane-auth' });
 
 export const ALL_ROLES: ApiRole[] = ['admin', 'security', 'auditor'];

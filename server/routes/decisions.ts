@@ -69,7 +69,7 @@ export function registerDecisionRoutes(app: FastifyInstance, deps: { access: Acc
       operationId: 'decide', tags, summary: 'Decide whether a person may perform an action on a resource',
       body: DecisionRequest, response: { 200: Type.Ref('Decision'), ...errorResponses() },
     },
-  }, async (request) => deps.access.decide(question(request.body as DecisionBody)));
+  }, (request) => deps.access.decide(question(request.body as DecisionBody)));
 
   app.post('/api/v1/decisions/explain', {
     onRequest: app.authorize(...ALL_ROLES),

@@ -90,7 +90,7 @@ export function registerEntityRoutes<Row extends { id: string }, Insert, View>(
     const page = await spec.repo.list(deps.db, {
       after: decodeCursor(query.cursor), limit: query.limit ?? 50, where: spec.listFilters?.where(query),
     });
-    return { items: page.items.map(spec.toView), nextCursor: encodeCursor(page.nextAfter) };
+    return { items: page.items.map((row) => spec.toView(row)), nextCursor: encodeCursor(page.nextAfter) };
   });
 
   app.get(`${base}/:id`, {

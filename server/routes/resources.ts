@@ -1,7 +1,7 @@
 // Tools (MCP servers), skills and knowledge collections: the resources that grants open.
 import { Type } from 'typebox';
 import { grantIdsReferencing } from '../../core/store/grants.ts';
-import { repositories, schema, type KnowledgeCollection, type Skill, type Tool } from '../../core/index.ts';
+import { repositories, type schema, type KnowledgeCollection, type Skill, type Tool } from '../../core/index.ts';
 import type { ResourceKind } from '../../policies/types.ts';
 import { Description, Id, Nullable, Slug, StrictObject, Timestamp } from '../schemas/common.ts';
 import type { EntitySpec } from './entity-routes.ts';
