@@ -3,11 +3,12 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
-import { registerAjvFormats, TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { registerAjvFormats, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { loggerOptions, type AccessService, type AccessIndex, type Config, type Store } from '../core/index.ts';
 import { authPlugin, bearerTokenAuthenticator } from './auth/auth-plugin.ts';
-import { registerProblemHandlers } from './problem.ts';
+import { registerProblemHandlers, sendProblem, toAppError } from './problem.ts';
+import { validatorCompiler } from './validation.ts';
 import { Problem, StrictObject } from './schemas/common.ts';
 import { AssistantView, assistantSpec } from './routes/assistants.ts';
 import { registerApiTokenRoutes, ApiTokenView } from './routes/api-tokens.ts';
@@ -45,8 +46,14 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     routerOptions: { maxParamLength: 200 },
+    // Errors raised before routing (an over-long path parameter, a bad URL) get problem+json too.
+    frameworkErrors: (error, request, reply) => {
+      void sendProblem(reply, request, toAppError(error));
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
-  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  app.setValidatorCompiler(validatorCompiler);
+  // Only JSON bodies are accepted: anything else is a 415, including text/plain.
+  app.removeContentTypeParser('text/plain');
   registerProblemHandlers(app);
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);

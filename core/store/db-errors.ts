@@ -38,6 +38,9 @@ export function translateDbError(err: unknown): unknown {
       return new AppError('ERR_REFERENCE_NOT_FOUND', 'a referenced record does not exist (it may have just been deleted)');
     case '23514':
       return new AppError('ERR_VALIDATION', 'the record breaks a data rule');
+    case '22021':
+    case '22P05':
+      return new AppError('ERR_VALIDATION', 'a value contains a character that cannot be stored (for example NUL)');
     case '40001':
     case '40P01':
       return new AppError('ERR_CONFLICT', 'the change collided with a concurrent change; retry it');

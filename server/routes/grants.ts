@@ -29,7 +29,7 @@ const ResourceRef = Type.Union([
 ]);
 
 const Effect = Type.Union([Type.Literal('allow'), Type.Literal('deny')]);
-const Reason = Type.String({ maxLength: 500 });
+const Reason = Type.String({ maxLength: 500, pattern: '^[^\\u0000]*$' });
 
 export const GrantView = Type.Object({
   id: Id('grant'),

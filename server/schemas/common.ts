@@ -6,10 +6,11 @@ import { idPattern, type IdKind } from '../../core/index.ts';
 export const Id = (kind: IdKind, description?: string) =>
   Type.String({ pattern: idPattern(kind), maxLength: 40, ...(description ? { description } : {}) });
 
-export const Name = Type.String({ minLength: 1, maxLength: 120, pattern: '^\\S(.*\\S)?$' });
+/** No control characters, no leading or trailing whitespace. */
+export const Name = Type.String({ minLength: 1, maxLength: 120, pattern: '^[^\\s\\u0000-\\u001f]([^\\u0000-\\u001f]*[^\\s\\u0000-\\u001f])?$' });
 /** Names that appear in URLs and tool identifiers: lowercase letters, digits and dashes. */
 export const Slug = Type.String({ minLength: 1, maxLength: 63, pattern: '^[a-z0-9]([a-z0-9-]*[a-z0-9])?$' });
-export const Description = Type.String({ maxLength: 1000 });
+export const Description = Type.String({ maxLength: 1000, pattern: '^[^\\u0000]*$' });
 export const Timestamp = Type.String({ format: 'date-time', maxLength: 40 });
 
 export const StrictObject = <T extends TProperties>(properties: T, options: { description?: string; minProperties?: number } = {}) =>
@@ -39,9 +40,18 @@ export const PageOf = <T extends TSchema>(item: T) => Type.Object({
   nextCursor: Nullable(Type.String()),
 });
 
-/** Standard error responses; a route adds its success responses. */
+const problemResponse = (description: string) => ({
+  description, content: { 'application/problem+json': { schema: ProblemRef } },
+});
+
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: 'The request is invalid', 401: 'No valid credentials', 403: 'The caller\'s role may not do this',
+  404: 'The record or a referenced record does not exist', 409: 'The change conflicts with existing records',
+};
+
+/** Standard error responses, as problem+json; a route adds its success responses. */
 export const errorResponses = (...statuses: number[]) =>
-  Object.fromEntries([400, 401, 403, ...statuses].map((s) => [s, ProblemRef]));
+  Object.fromEntries([400, 401, 403, ...statuses].map((s) => [s, problemResponse(ERROR_DESCRIPTIONS[s] ?? 'Error')]));
 
 export const encodeCursor = (value: string | number | null): string | null =>
   value === null ? null : Buffer.from(String(value), 'utf8').toString('base64url');
