@@ -2,6 +2,7 @@
 // exactly as the plain reference model does (allow and the set of deciding grant ids).
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { AccessIndex, createAccessService } from '../core/index.ts';
 import { loadPolicyEngine, loadSnapshotEngine, type DirectorySnapshot, type PolicyEngine } from './index.ts';
 import { referenceDecision, wildcardMatches } from './reference-model.ts';
 import { ACTIONS, type DecisionInput, type DecisionSubject, type PolicyGrant } from './types.ts';
@@ -103,6 +104,30 @@ describe('the WASM policy decides as the reference model', () => {
           const expected = referenceDecision(input);
           expect({ allow: decision.allow, grants: sorted(decision.grants) }, JSON.stringify(input)).toEqual(expected);
           expect(decision.reasons.length).toBeGreaterThan(0);
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('the production path (access index picks the candidates, WASM decides) equals the model', () => {
+    fc.assert(
+      fc.property(organisationArbitrary, fc.array(questionArbitrary, { minLength: 8, maxLength: 8 }), (organisation, questions) => {
+        const snapshot = toSnapshot(organisation);
+        const index = new AccessIndex();
+        index.load({
+          people: snapshot.people.map(({ id, status, departmentId }) => ({ id, status, departmentId })),
+          memberships: snapshot.people.flatMap((p) => p.teams.map((teamId) => ({ teamId, personId: p.id }))),
+          grants: snapshot.grants,
+        });
+        const access = createAccessService({ index, engine, now: () => NOW });
+        for (const question of questions) {
+          const decision = access.decide({
+            personId: question.personId, action: question.action,
+            resource: { kind: question.resource.kind, id: question.resource.id, toolName: question.toolName },
+          });
+          const input = inputFor(snapshot, question);
+          expect({ allow: decision.allow, grants: sorted(decision.grants) }, JSON.stringify(input)).toEqual(referenceDecision(input));
         }
       }),
       { numRuns: 1000 },

@@ -18,10 +18,6 @@ interface PersonEntry {
   teams: string[];
 }
 
-const subjectKey = (kind: SubjectKind, id: string) => `${kind}:${id}`;
-const resourceKey = (kind: ResourceKind, id: string) => `${kind}:${id}`;
-const pairKey = (subject: string, resource: string) => `${subject}|${resource}`;
-
 export function toPolicyGrant(grant: Grant): PolicyGrant {
   return {
     id: grant.id,
@@ -32,51 +28,62 @@ export function toPolicyGrant(grant: Grant): PolicyGrant {
   };
 }
 
+/** The grants on one resource, by subject: decisions look up the person, each team and the department. */
+type GrantsBySubject = Record<SubjectKind, Map<string, readonly PolicyGrant[]>>;
+
+const emptyBySubject = (): GrantsBySubject => ({ person: new Map(), team: new Map(), department: new Map() });
+
+/*
+ * Nested maps keyed by the ids themselves rather than by concatenated keys: the ids a decision looks up
+ * are strings that already exist (and have their hashes cached), so a lookup allocates nothing.
+ * Published arrays are replaced, never mutated.
+ */
 class IndexState {
   readonly people = new Map<string, PersonEntry>();
   readonly grants = new Map<string, PolicyGrant>();
-  /** subject|resource → grants; arrays are replaced, never mutated, once published. */
-  readonly byPair = new Map<string, readonly PolicyGrant[]>();
-  readonly bySubject = new Map<string, Set<string>>();
-  readonly byResource = new Map<string, Set<string>>();
+  readonly byResource: Record<ResourceKind, Map<string, GrantsBySubject>> = { tool: new Map(), skill: new Map(), knowledge: new Map() };
+  readonly bySubject: Record<SubjectKind, Map<string, Set<string>>> = { person: new Map(), team: new Map(), department: new Map() };
 
   addGrant(grant: PolicyGrant): void {
     this.removeGrant(grant.id);
-    const s = subjectKey(grant.subject.kind, grant.subject.id);
-    const r = resourceKey(grant.resource.kind, grant.resource.id);
     this.grants.set(grant.id, grant);
-    const key = pairKey(s, r);
-    this.byPair.set(key, [...(this.byPair.get(key) ?? []), grant]);
-    addTo(this.bySubject, s, grant.id);
-    addTo(this.byResource, r, grant.id);
+    const resources = this.byResource[grant.resource.kind];
+    let onResource = resources.get(grant.resource.id);
+    if (!onResource) resources.set(grant.resource.id, (onResource = emptyBySubject()));
+    const bySubjectId = onResource[grant.subject.kind];
+    bySubjectId.set(grant.subject.id, [...(bySubjectId.get(grant.subject.id) ?? []), grant]);
+    let ofSubject = this.bySubject[grant.subject.kind].get(grant.subject.id);
+    if (!ofSubject) this.bySubject[grant.subject.kind].set(grant.subject.id, (ofSubject = new Set()));
+    ofSubject.add(grant.id);
   }
 
   removeGrant(id: string): void {
     const grant = this.grants.get(id);
     if (!grant) return;
-    const s = subjectKey(grant.subject.kind, grant.subject.id);
-    const r = resourceKey(grant.resource.kind, grant.resource.id);
     this.grants.delete(id);
-    const key = pairKey(s, r);
-    const remaining = (this.byPair.get(key) ?? []).filter((g) => g.id !== id);
-    if (remaining.length) this.byPair.set(key, remaining);
-    else this.byPair.delete(key);
-    removeFrom(this.bySubject, s, id);
-    removeFrom(this.byResource, r, id);
+    const onResource = this.byResource[grant.resource.kind].get(grant.resource.id);
+    const bySubjectId = onResource?.[grant.subject.kind];
+    const remaining = (bySubjectId?.get(grant.subject.id) ?? []).filter((g) => g.id !== id);
+    if (remaining.length) bySubjectId?.set(grant.subject.id, remaining);
+    else bySubjectId?.delete(grant.subject.id);
+    if (onResource && onResource.person.size + onResource.team.size + onResource.department.size === 0) {
+      this.byResource[grant.resource.kind].delete(grant.resource.id);
+    }
+    const ofSubject = this.bySubject[grant.subject.kind].get(grant.subject.id);
+    ofSubject?.delete(id);
+    if (ofSubject?.size === 0) this.bySubject[grant.subject.kind].delete(grant.subject.id);
   }
-}
 
-function addTo(map: Map<string, Set<string>>, key: string, id: string): void {
-  let set = map.get(key);
-  if (!set) map.set(key, (set = new Set()));
-  set.add(id);
-}
+  grantIdsOfSubject(kind: SubjectKind, id: string): string[] {
+    return [...(this.bySubject[kind].get(id) ?? [])];
+  }
 
-function removeFrom(map: Map<string, Set<string>>, key: string, id: string): void {
-  const set = map.get(key);
-  if (!set) return;
-  set.delete(id);
-  if (set.size === 0) map.delete(key);
+  grantIdsOnResource(kind: ResourceKind, id: string): string[] {
+    const onResource = this.byResource[kind].get(id);
+    if (!onResource) return [];
+    return [onResource.person, onResource.team, onResource.department]
+      .flatMap((m) => [...m.values()].flatMap((list) => list.map((g) => g.id)));
+  }
 }
 
 export class AccessIndex {
@@ -111,15 +118,19 @@ export class AccessIndex {
 
   /** The grants that could apply to this subject on this resource: the policy re-checks each one. */
   candidates(subject: DecisionSubject, kind: ResourceKind, id: string): PolicyGrant[] {
-    const r = resourceKey(kind, id);
     const out: PolicyGrant[] = [];
-    const take = (s: string) => {
-      const found = this.state.byPair.get(pairKey(s, r));
-      if (found) out.push(...found);
-    };
-    take(subjectKey('person', subject.personId));
-    for (const team of subject.teams) take(subjectKey('team', team));
-    if (subject.departmentId) take(subjectKey('department', subject.departmentId));
+    const onResource = this.state.byResource[kind].get(id);
+    if (!onResource) return out;
+    const mine = onResource.person.get(subject.personId);
+    if (mine) out.push(...mine);
+    for (const team of subject.teams) {
+      const ours = onResource.team.get(team);
+      if (ours) out.push(...ours);
+    }
+    if (subject.departmentId !== null) {
+      const departments = onResource.department.get(subject.departmentId);
+      if (departments) out.push(...departments);
+    }
     return out;
   }
 
@@ -137,7 +148,7 @@ export class AccessIndex {
 
   /** A deleted subject or resource takes its grants with it (the database cascades the same way). */
   removeSubject(kind: SubjectKind, id: string): void {
-    for (const grantId of [...(this.state.bySubject.get(subjectKey(kind, id)) ?? [])]) this.state.removeGrant(grantId);
+    for (const grantId of this.state.grantIdsOfSubject(kind, id)) this.state.removeGrant(grantId);
     if (kind === 'person') {
       this.state.people.delete(id);
       return;
@@ -152,6 +163,6 @@ export class AccessIndex {
   }
 
   removeResource(kind: ResourceKind, id: string): void {
-    for (const grantId of [...(this.state.byResource.get(resourceKey(kind, id)) ?? [])]) this.state.removeGrant(grantId);
+    for (const grantId of this.state.grantIdsOnResource(kind, id)) this.state.removeGrant(grantId);
   }
 }

@@ -1,6 +1,6 @@
 // Decisions as the rest of the product asks for them: a person, an action and a resource in, the
 // policy engine's verdict out. The index supplies the subject and the candidate grants.
-import type { Action, Decision, DecisionInput, PolicyGrant, ResourceKind } from '../../policies/types.ts';
+import type { Action, Decision, DecisionInput, ResourceKind } from '../../policies/types.ts';
 import type { AccessIndex } from './access-index.ts';
 
 export interface PolicyEvaluator {
@@ -29,7 +29,7 @@ export function createAccessService(deps: {
   const now = deps.now ?? Date.now;
   const buildInput = (q: AccessQuestion): DecisionInput => {
     const subject = deps.index.subject(q.personId);
-    const grants: PolicyGrant[] = subject.status === 'unknown' ? [] : deps.index.candidates(subject, q.resource.kind, q.resource.id);
+    const grants = deps.index.candidates(subject, q.resource.kind, q.resource.id);
     const resource: DecisionInput['resource'] = { kind: q.resource.kind, id: q.resource.id };
     if (q.resource.toolName !== undefined) resource.toolName = q.resource.toolName;
     if (q.resource.arguments !== undefined) resource.arguments = q.resource.arguments;
