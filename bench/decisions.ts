@@ -26,7 +26,7 @@ function scaled(factor: number): OrgScale {
   };
 }
 
-interface InProcessResult { p50: number; p99: number; p999: number; perSecond: number; allowed: number }
+interface InProcessResult { p50: number; p99: number; p999: number; perSecond: number; allowed: number; samples: number[] }
 
 function measureInProcess(decide: (q: Question) => Decision, questions: Question[]): InProcessResult {
   const n = questions.length;
@@ -47,7 +47,19 @@ function measureInProcess(decide: (q: Question) => Decision, questions: Question
     count += 1000;
   }
   const { p50, p99, p999 } = summarise(samples);
-  return { p50, p99, p999, perSecond: count / (THROUGHPUT_MS / 1000), allowed: allowed / TIMED };
+  return { p50, p99, p999, perSecond: count / (THROUGHPUT_MS / 1000), allowed: allowed / TIMED, samples };
+}
+
+/** Latency by the number of candidate grants a decision carried (sample i asked question i mod n). */
+function byCandidateCount(samples: number[], candidateCounts: number[]): Map<number, number[]> {
+  const groups = new Map<number, number[]>();
+  samples.forEach((us, i) => {
+    const count = Math.min(candidateCounts[i % candidateCounts.length]!, 4);
+    const group = groups.get(count);
+    if (group) group.push(us);
+    else groups.set(count, [us]);
+  });
+  return new Map([...groups].sort((a, b) => a[0] - b[0]));
 }
 
 function indexSnapshotOf(org: Org) {
@@ -82,7 +94,8 @@ async function main(): Promise<void> {
   if (!engine.available) throw new Error(`policy engine unavailable: ${engine.unavailableReason}`);
   const access = createAccessService({ index, engine, now: () => now });
   const inputDesign = measureInProcess((q) => access.decide(q), questions);
-  const candidates = questions.reduce((sum, q) => sum + index.candidates(index.subject(q.personId), q.resource.kind, q.resource.id).length, 0) / questions.length;
+  const candidateCounts = questions.map((q) => index.candidates(index.subject(q.personId), q.resource.kind, q.resource.id).length);
+  const candidates = candidateCounts.reduce((sum, c) => sum + c, 0) / questions.length;
 
   // Design 2: the whole directory as the policy's data snapshot.
   const snapshot = { people: org.people, grants: org.grants };
@@ -132,6 +145,16 @@ async function main(): Promise<void> {
   out(`- The two in-process designs disagreed on ${disagreements} of ${questions.length} questions.`);
   out(`- In process vs OPA server: p50 ${fmt(opaResult.p50 / inputDesign.p50)}× faster, p99 ${fmt(opaResult.p99 / inputDesign.p99)}× faster, ` +
     `throughput ${fmt(inputDesign.perSecond / opaResult.perSecond)}× higher (input design).`);
+  out();
+  out('Input design by the number of candidate grants in the decision:');
+  out();
+  out('| candidates | share | p50 µs | p99 µs |');
+  out('|---:|---:|---:|---:|');
+  for (const [count, group] of byCandidateCount(inputDesign.samples, candidateCounts)) {
+    const r = summarise(group);
+    out(`| ${count === 4 ? '4 or more' : count} | ${fmt((group.length / inputDesign.samples.length) * 100)} % | ${fmt(r.p50)} | ${fmt(r.p99)} |`);
+  }
+  out();
   out(`- Building the TS indexes from a full snapshot: ${fmt(indexLoadMs)} ms. Loading the snapshot design's first policy instance: ${fmt(snapshotLoadMs)} ms; ` +
     `rebuilding and swapping it after one change: median ${fmt(summarise(swapSamples).p50)} ms (before any database read).`);
 
