@@ -18,6 +18,29 @@ const EnvSchema = Type.Object({
   /** How often each replica reloads the whole directory as a safety net behind change notifications. */
   OPENCRANE_RESYNC_SECONDS: Type.Integer({ minimum: 5, maximum: 86_400, default: 300 }),
   NODE_ENV: Type.Optional(Type.String({ maxLength: 32 })),
+  /** The URL people and assistants reach this control plane at; also the issuer of its tokens. */
+  PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://[^/?#]+$', maxLength: 2048 })),
+  /** The organisation's OpenID Connect provider. Without it a development provider runs in-process. */
+  OIDC_ISSUER: Type.Optional(Type.String({ pattern: '^https?://', maxLength: 2048 })),
+  OIDC_CLIENT_ID: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+  OIDC_CLIENT_SECRET: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+  OIDC_SCOPES: Type.String({ maxLength: 500, default: 'openid email profile' }),
+  OIDC_CLAIM_SUBJECT: Type.String({ maxLength: 100, default: 'sub' }),
+  OIDC_CLAIM_EMAIL: Type.String({ maxLength: 100, default: 'email' }),
+  OIDC_CLAIM_NAME: Type.String({ maxLength: 100, default: 'name' }),
+  OIDC_CLAIM_GROUPS: Type.String({ maxLength: 100, default: 'groups' }),
+  OIDC_CLAIM_DEPARTMENT: Type.String({ maxLength: 100, default: 'department' }),
+  OIDC_CLAIM_ROLES: Type.String({ maxLength: 100, default: 'roles' }),
+  /** Comma-separated claim values that make a person an OpenCrane admin, security or auditor. */
+  OIDC_ROLE_ADMIN: Type.String({ maxLength: 1000, default: 'opencrane-admin' }),
+  OIDC_ROLE_SECURITY: Type.String({ maxLength: 1000, default: 'opencrane-security' }),
+  OIDC_ROLE_AUDITOR: Type.String({ maxLength: 1000, default: 'opencrane-auditor' }),
+  /** Comma-separated email domains allowed to sign in; empty allows any domain the provider vouches for. */
+  OIDC_ALLOWED_EMAIL_DOMAINS: Type.String({ maxLength: 2000, default: '' }),
+  SESSION_IDLE_MINUTES: Type.Integer({ minimum: 1, maximum: 1440, default: 30 }),
+  SESSION_ABSOLUTE_HOURS: Type.Integer({ minimum: 1, maximum: 720, default: 12 }),
+  /** 32 bytes, base64: encrypts signing keys at rest. In the embedded default one is generated under OPENCRANE_HOME. */
+  OPENCRANE_KEY_ENCRYPTION_KEY: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9+/_-]{43}=?$' })),
 });
 
 export interface Config {
@@ -32,6 +55,23 @@ export interface Config {
   /** Where PGlite keeps its data when no DATABASE_URL is set. */
   embeddedDatabaseDir: string;
   adminTokenFile: string;
+  /** Origin the control plane is reached at, without a trailing slash. */
+  publicUrl: string;
+  /** True when publicUrl is https: cookies are then Secure and __Host- prefixed. */
+  secureCookies: boolean;
+  oidc: {
+    /** Absent: the development identity provider runs in-process. */
+    issuer: string | undefined;
+    clientId: string | undefined;
+    clientSecret: string | undefined;
+    scopes: string[];
+    claims: { subject: string; email: string; name: string; groups: string; department: string; roles: string };
+    roleValues: { admin: string[]; security: string[]; auditor: string[] };
+    allowedEmailDomains: string[];
+  };
+  session: { idleMs: number; absoluteMs: number };
+  keyEncryptionKey: string | undefined;
+  keyEncryptionKeyFile: string;
 }
 
 export class ConfigError extends Error {
@@ -54,6 +94,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const settings: Static<typeof EnvSchema> = withDefaults;
   const home = path.resolve(settings.OPENCRANE_HOME);
+  const production = settings.NODE_ENV === 'production';
+  const list = (value: string) => value.split(',').map((v) => v.trim()).filter((v) => v.length > 0);
+  if (settings.OIDC_ISSUER && (!settings.OIDC_CLIENT_ID || !settings.OIDC_CLIENT_SECRET)) {
+    throw new ConfigError('invalid configuration: OIDC_ISSUER needs OIDC_CLIENT_ID and OIDC_CLIENT_SECRET');
+  }
+  if (production && !settings.OIDC_ISSUER) {
+    throw new ConfigError('invalid configuration: OIDC_ISSUER is required when NODE_ENV=production (the development identity provider is refused)');
+  }
+  if (production && !settings.PUBLIC_URL) {
+    throw new ConfigError('invalid configuration: PUBLIC_URL is required when NODE_ENV=production');
+  }
+  const publicUrl = settings.PUBLIC_URL ?? `http://${settings.HOST.includes(':') ? `[${settings.HOST}]` : settings.HOST}:${settings.PORT}`;
   return {
     host: settings.HOST,
     port: settings.PORT,
@@ -62,8 +114,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: settings.LOG_LEVEL,
     bodyLimit: settings.OPENCRANE_BODY_LIMIT,
     resyncIntervalMs: settings.OPENCRANE_RESYNC_SECONDS * 1000,
-    production: settings.NODE_ENV === 'production',
+    production,
     embeddedDatabaseDir: path.join(home, 'pgdata'),
     adminTokenFile: path.join(home, 'admin-token'),
+    publicUrl,
+    secureCookies: publicUrl.startsWith('https://'),
+    oidc: {
+      issuer: settings.OIDC_ISSUER?.replace(/\/$/, ''),
+      clientId: settings.OIDC_CLIENT_ID,
+      clientSecret: settings.OIDC_CLIENT_SECRET,
+      scopes: settings.OIDC_SCOPES.split(/\s+/).filter(Boolean),
+      claims: {
+        subject: settings.OIDC_CLAIM_SUBJECT, email: settings.OIDC_CLAIM_EMAIL, name: settings.OIDC_CLAIM_NAME,
+        groups: settings.OIDC_CLAIM_GROUPS, department: settings.OIDC_CLAIM_DEPARTMENT, roles: settings.OIDC_CLAIM_ROLES,
+      },
+      roleValues: {
+        admin: list(settings.OIDC_ROLE_ADMIN), security: list(settings.OIDC_ROLE_SECURITY), auditor: list(settings.OIDC_ROLE_AUDITOR),
+      },
+      allowedEmailDomains: list(settings.OIDC_ALLOWED_EMAIL_DOMAINS).map((d) => d.toLowerCase()),
+    },
+    session: { idleMs: settings.SESSION_IDLE_MINUTES * 60_000, absoluteMs: settings.SESSION_ABSOLUTE_HOURS * 3_600_000 },
+    keyEncryptionKey: settings.OPENCRANE_KEY_ENCRYPTION_KEY,
+    keyEncryptionKeyFile: path.join(home, 'key-encryption-key'),
   };
 }

@@ -13,6 +13,10 @@ export const ID_PREFIX = {
   grant: 'grt',
   apiToken: 'tok',
   audit: 'aud',
+  session: 'ses',
+  refreshToken: 'rft',
+  deviceAuthorization: 'dva',
+  pairingLink: 'pair',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIX;

@@ -2,7 +2,7 @@
 // (`npm run db:generate`) and committed; never edit a generated migration by hand.
 import { sql } from 'drizzle-orm';
 import {
-  bigserial, check, index, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex,
+  bigserial, check, index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex,
 } from 'drizzle-orm/pg-core';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
@@ -44,10 +44,13 @@ export const people = pgTable('people', {
   displayName: text('display_name').notNull(),
   departmentId: text('department_id').references(() => departments.id, { onDelete: 'set null' }),
   status: personStatus('status').notNull().default('active'),
+  /** `issuer|sub` of the person's OpenID Connect identity, set at their first sign-in. */
+  oidcSubject: text('oidc_subject'),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 }, (t) => [
   uniqueIndex('people_email_key').on(sql`lower(${t.email})`),
+  uniqueIndex('people_oidc_subject_key').on(t.oidcSubject),
   index('people_department_idx').on(t.departmentId),
 ]);
 
@@ -168,3 +171,86 @@ export const auditEvents = pgTable('audit_events', {
   index('audit_events_at_idx').on(t.at),
 ]);
 
+
+export const sessionKind = pgEnum('session_kind', ['browser', 'cli']);
+export const sessionRole = pgEnum('session_role', ['admin', 'security', 'auditor', 'member']);
+
+/** Server-side sessions: the browser's cookie or the CLI's access token holds a secret whose hash is here. */
+export const sessions = pgTable('sessions', {
+  id: text('id').primaryKey(),
+  secretHash: text('secret_hash').notNull(),
+  kind: sessionKind('kind').notNull(),
+  personId: text('person_id').notNull().references(() => people.id, { onDelete: 'cascade' }),
+  role: sessionRole('role').notNull(),
+  createdAt: createdAt(),
+  lastSeenAt: timestamp('last_seen_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  /** The absolute end, whatever the activity. */
+  expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
+  revokedAt: timestamp('revoked_at', { withTimezone: true, mode: 'date' }),
+  /** For CLI sessions: the refresh-token family that minted it. */
+  refreshFamilyId: text('refresh_family_id'),
+}, (t) => [
+  uniqueIndex('sessions_secret_hash_key').on(t.secretHash),
+  index('sessions_person_idx').on(t.personId),
+]);
+
+/** Rotating refresh tokens for `oc`; reuse of a used token revokes its whole family. */
+export const refreshTokens = pgTable('refresh_tokens', {
+  id: text('id').primaryKey(),
+  familyId: text('family_id').notNull(),
+  secretHash: text('secret_hash').notNull(),
+  personId: text('person_id').notNull().references(() => people.id, { onDelete: 'cascade' }),
+  role: sessionRole('role').notNull(),
+  createdAt: createdAt(),
+  expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
+  usedAt: timestamp('used_at', { withTimezone: true, mode: 'date' }),
+  revokedAt: timestamp('revoked_at', { withTimezone: true, mode: 'date' }),
+}, (t) => [
+  uniqueIndex('refresh_tokens_secret_hash_key').on(t.secretHash),
+  index('refresh_tokens_family_idx').on(t.familyId),
+]);
+
+export const deviceAuthorizationStatus = pgEnum('device_authorization_status', ['pending', 'approved', 'denied', 'consumed']);
+
+/** RFC 8628 device authorizations: `oc login` polls with the device code while the person approves the user code. */
+export const deviceAuthorizations = pgTable('device_authorizations', {
+  id: text('id').primaryKey(),
+  deviceCodeHash: text('device_code_hash').notNull(),
+  userCode: text('user_code').notNull(),
+  clientId: text('client_id').notNull(),
+  scope: text('scope'),
+  status: deviceAuthorizationStatus('status').notNull().default('pending'),
+  personId: text('person_id').references(() => people.id, { onDelete: 'cascade' }),
+  role: sessionRole('role'),
+  createdAt: createdAt(),
+  expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
+  intervalSeconds: integer('interval_seconds').notNull(),
+  lastPolledAt: timestamp('last_polled_at', { withTimezone: true, mode: 'date' }),
+}, (t) => [
+  uniqueIndex('device_authorizations_device_code_key').on(t.deviceCodeHash),
+  uniqueIndex('device_authorizations_user_code_key').on(t.userCode),
+]);
+
+/** Signing keys for the JWTs OpenCrane issues; the private half is encrypted under the key-encryption key. */
+export const signingKeys = pgTable('signing_keys', {
+  kid: text('kid').primaryKey(),
+  alg: text('alg').notNull(),
+  publicJwk: jsonb('public_jwk').notNull(),
+  privateJwkEncrypted: text('private_jwk_encrypted').notNull(),
+  createdAt: createdAt(),
+  /** Published from creation; used for signing from this instant. */
+  activatesAt: timestamp('activates_at', { withTimezone: true, mode: 'date' }).notNull(),
+  /** No longer used for signing after this instant; still published until `unpublishAt`. */
+  retiresAt: timestamp('retires_at', { withTimezone: true, mode: 'date' }),
+  unpublishAt: timestamp('unpublish_at', { withTimezone: true, mode: 'date' }),
+});
+
+/** Pairing links handed to browsers: single use, recorded so they can be revoked. */
+export const pairingLinks = pgTable('pairing_links', {
+  jti: text('jti').primaryKey(),
+  assistantId: text('assistant_id').notNull().references(() => assistants.id, { onDelete: 'cascade' }),
+  personId: text('person_id').notNull().references(() => people.id, { onDelete: 'cascade' }),
+  issuedAt: timestamp('issued_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
+  revokedAt: timestamp('revoked_at', { withTimezone: true, mode: 'date' }),
+}, (t) => [index('pairing_links_person_idx').on(t.personId)]);
