@@ -5,8 +5,10 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import { registerAjvFormats, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { loggerOptions, type AccessService, type AccessIndex, type Config, type Store } from '../core/index.ts';
-import { authPlugin, bearerTokenAuthenticator } from './auth/auth-plugin.ts';
+import { loggerOptions, newId, type AccessService, type AccessIndex, type Config, type Store } from '../core/index.ts';
+import { authPlugin, bearerTokenAuthenticator, sessionCookieAuthenticator } from './auth/auth-plugin.ts';
+import cookie from '@fastify/cookie';
+import { sessionCookieName } from './identity/cookies.ts';
 import { registerProblemHandlers, sendProblem, toAppError } from './problem.ts';
 import { validatorCompiler } from './validation.ts';
 import { Problem, StrictObject } from './schemas/common.ts';
@@ -23,7 +25,7 @@ import { createMutationRunner } from './services/mutations.ts';
 import type { DirectorySync } from '../core/index.ts';
 
 export interface AppDependencies {
-  config: Pick<Config, 'bodyLimit' | 'logLevel'>;
+  config: Pick<Config, 'bodyLimit' | 'logLevel' | 'publicUrl' | 'secureCookies' | 'session'>;
   store: Store;
   access: AccessService;
   index: Pick<AccessIndex, 'loaded'>;
@@ -75,7 +77,23 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   });
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
 
-  await app.register(authPlugin, { authenticators: [bearerTokenAuthenticator(deps.store)] });
+  await app.register(cookie);
+  await app.register(authPlugin, {
+    authenticators: [
+      bearerTokenAuthenticator(deps.store, deps.config.session),
+      sessionCookieAuthenticator(deps.store, {
+        cookieName: sessionCookieName(deps.config.secureCookies),
+        publicOrigin: new URL(deps.config.publicUrl).origin,
+        policy: deps.config.session,
+        onCsrfRefused: async (request, personId) => {
+          await deps.store.audit.insert(deps.store.db, {
+            id: newId('audit'), actor: `person:${personId}`, action: 'auth.csrf-refused', targetKind: 'route',
+            targetId: `${request.method} ${request.routeOptions.url ?? request.url}`, requestId: request.id,
+          });
+        },
+      }),
+    ],
+  });
 
   const runMutation = createMutationRunner({ store: deps.store, sync: deps.sync });
   const routeDeps = { runMutation, db: deps.store.db };
