@@ -1,7 +1,7 @@
 // The control plane's HTTP application: plugins, shared schemas, and every route, wired to the
 // services it is given. The composition root (main.ts) builds those services.
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import { registerAjvFormats, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
@@ -21,15 +21,31 @@ import { registerEntityRoutes } from './routes/entity-routes.ts';
 import { GrantView, registerGrantRoutes } from './routes/grants.ts';
 import { MembershipView, registerMembershipRoutes } from './routes/memberships.ts';
 import { KnowledgeView, SkillView, ToolView, knowledgeSpec, skillSpec, toolSpec } from './routes/resources.ts';
+import { registerMeRoutes } from './routes/me.ts';
+import type { TokenService } from '../token-service/index.ts';
 import { createMutationRunner } from './services/mutations.ts';
+import type { DevIdentityProvider } from './identity/dev-identity-provider.ts';
+import type { ProviderMetadata } from './identity/provider-metadata.ts';
+import { registerOidcLogin } from './identity/oidc-login.ts';
+import { registerHomePages } from './pages/home.ts';
+import { oauthDeviceRoutes } from './routes/oauth-device.ts';
+import { registerDevicePageRoutes } from './routes/device-page.ts';
 import type { DirectorySync } from '../core/index.ts';
 
 export interface AppDependencies {
-  config: Pick<Config, 'bodyLimit' | 'logLevel' | 'publicUrl' | 'secureCookies' | 'session'>;
+  config: Pick<Config, 'bodyLimit' | 'logLevel' | 'publicUrl' | 'secureCookies' | 'session' | 'oidc'>;
   store: Store;
   access: AccessService;
   index: Pick<AccessIndex, 'loaded'>;
   sync: Pick<DirectorySync, 'apply'>;
+  tokens: Pick<TokenService, 'keys' | 'pairing'>;
+  identity: {
+    provider: ProviderMetadata;
+    client: { id: string; secret: string };
+    stateSecret: Buffer;
+    /** The in-process development provider, when no organisation provider is configured. */
+    developmentProvider: DevIdentityProvider | null;
+  };
   /** Whether the policy engine loaded its WASM; when false every decision denies and /readyz fails. */
   policyLoaded: () => boolean;
   version?: string;
@@ -109,6 +125,36 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   registerDecisionRoutes(app, { access: deps.access, db: deps.store.db });
   registerAuditRoutes(app, { db: deps.store.db });
   registerApiTokenRoutes(app, routeDeps);
+  registerMeRoutes(app, { ...routeDeps, tokens: deps.tokens, issuer: deps.config.publicUrl });
+
+  // Identity: the development provider (when no organisation provider is configured), browser sign-in,
+  // the people's pages and the CLI's device flow.
+  const developmentProvider = deps.identity.developmentProvider;
+  const developmentIdentityProvider = developmentProvider !== null;
+  if (developmentProvider) {
+    // The development provider reads its own bodies: nothing here may parse them first.
+    await app.register((scope, _options, done) => {
+      scope.removeAllContentTypeParsers();
+      scope.addContentTypeParser('*', (_request, _payload, parsed) => parsed(null));
+      const handler = (request: FastifyRequest, reply: FastifyReply) => {
+        reply.hijack();
+        developmentProvider.handle(request.raw, reply.raw);
+      };
+      scope.all('/dev-idp', { schema: { hide: true } }, handler);
+      scope.all('/dev-idp/*', { schema: { hide: true } }, handler);
+      done();
+    });
+  }
+  await registerOidcLogin(app, {
+    config: deps.config, store: deps.store, runMutation, provider: deps.identity.provider, client: deps.identity.client,
+    stateSecret: deps.identity.stateSecret, developmentIdentityProvider,
+  });
+  registerHomePages(app, { config: deps.config, store: deps.store, developmentIdentityProvider });
+  await app.register(oauthDeviceRoutes, { store: deps.store, publicUrl: deps.config.publicUrl });
+  registerDevicePageRoutes(app, {
+    store: deps.store, cookieName: sessionCookieName(deps.config.secureCookies), sessionPolicy: deps.config.session,
+    developmentIdentityProvider,
+  });
 
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, () => app.swagger());
 

@@ -1,11 +1,15 @@
 // The composition root: builds every service from the configuration and wires them together. `npm
 // start` (main.ts), the integration tests and the benchmarks all start the control plane through here.
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { createDevIdentityProvider, DEMO_ACCOUNTS } from './identity/dev-identity-provider.ts';
+import { developmentProviderMetadata, discoverProvider } from './identity/provider-metadata.ts';
 import {
   AccessIndex, createAccessService, createDirectorySync, createStore, openDatabase,
   type AccessService, type Config, type Database, type DirectorySync, type Logger, type Store,
 } from '../core/index.ts';
 import { loadPolicyEngine, type PolicyEngine } from '../policies/index.ts';
+import { createLocalKeyEncryptor, createTokenService, loadKeyEncryptionKey, type TokenService } from '../token-service/index.ts';
 import { buildApp } from './app.ts';
 import { bootstrapAdminToken } from './auth/api-tokens.ts';
 import { acquireDataLock } from './data-lock.ts';
@@ -18,9 +22,37 @@ export interface ControlPlane {
   sync: DirectorySync;
   access: AccessService;
   engine: PolicyEngine;
+  tokens: TokenService;
   /** Path of the admin token file written on first start, or null when tokens already existed. */
   adminTokenFile: string | null;
   close(): Promise<void>;
+}
+
+/**
+ * The organisation's OpenID provider from its discovery document, or, when none is configured, the
+ * development provider served in-process under /dev-idp.
+ */
+async function identityProvider(config: Config, logger: Logger) {
+  const stateSecret = randomBytes(32);
+  if (config.oidc.issuer && config.oidc.clientId && config.oidc.clientSecret) {
+    return {
+      provider: await discoverProvider(config.oidc.issuer),
+      client: { id: config.oidc.clientId, secret: config.oidc.clientSecret },
+      stateSecret, developmentProvider: null,
+    };
+  }
+  const issuer = `${config.publicUrl}/dev-idp`;
+  const client = { id: 'opencrane-dev', secret: randomBytes(24).toString('base64url') };
+  const developmentProvider = await createDevIdentityProvider({
+    issuer, accounts: DEMO_ACCOUNTS,
+    clients: [{
+      clientId: client.id, clientSecret: client.secret, redirectUris: [`${config.publicUrl}/auth/callback`],
+      postLogoutRedirectUris: [`${config.publicUrl}/auth/signed-out`],
+    }],
+  });
+  logger.warn({ issuer, people: DEMO_ACCOUNTS.map((a) => a.email) },
+    'DEVELOPMENT ONLY: no OIDC_ISSUER is configured, so a development identity provider with demo people is serving sign-in');
+  return { provider: developmentProviderMetadata(issuer), client, stateSecret, developmentProvider };
 }
 
 export interface ControlPlaneOptions {
@@ -38,6 +70,8 @@ export async function createControlPlane({ config, logger, database: given }: Co
   try {
     await database.migrate();
     const store = createStore(database);
+    const tokens = createTokenService({ db: store.db, encryptor: createLocalKeyEncryptor(await loadKeyEncryptionKey(config)) });
+    await tokens.start();
     const engine = await loadPolicyEngine();
     if (!engine.available) logger.error({ reason: engine.unavailableReason }, 'policy engine unavailable: every decision will deny');
     const index = new AccessIndex();
@@ -46,13 +80,14 @@ export async function createControlPlane({ config, logger, database: given }: Co
     });
     await sync.start();
     const access = createAccessService({ index, engine });
+    const identity = await identityProvider(config, logger);
     const app = await buildApp({
-      config, store, access, index, sync, policyLoaded: () => engine.available,
+      config, store, access, index, sync, tokens, identity, policyLoaded: () => engine.available,
     });
     await app.ready();
     const adminTokenFile = await bootstrapAdminToken(store, config.adminTokenFile);
     return {
-      app, store, database, index, sync, access, engine, adminTokenFile,
+      app, store, database, index, sync, access, engine, tokens, adminTokenFile,
       async close() {
         await app.close();
         await sync.stop();

@@ -20,6 +20,7 @@ const COVERED_OPERATIONS: Record<string, string[]> = {
   'api.grants.test.ts': ['createGrant', 'listGrants', 'getGrant', 'updateGrant', 'deleteGrant', 'decide', 'explainDecision'],
   'api.audit.test.ts': ['listAuditEvents'],
   'api.auth.test.ts': ['createApiToken', 'listApiTokens', 'getApiToken', 'revokeApiToken'],
+  'routes/me.test.ts': ['getJwks', 'getMe', 'createPairingLink'],
 };
 
 interface Operation {
@@ -188,9 +189,9 @@ describe.each(testDatabases.slice(0, 1))('OpenAPI document on $name', (target) =
     expect(unbounded).toEqual([]);
   });
 
-  it('health routes need no token; every other operation uses the bearer scheme', () => {
+  it('health routes and the public JWKS need no token; every other operation uses the bearer scheme', () => {
     for (const { method, path, op } of operations(doc)) {
-      if (path === '/healthz' || path === '/readyz') expect(op.security, `${method} ${path}`).toEqual([]);
+      if (path === '/healthz' || path === '/readyz' || path === '/.well-known/jwks.json') expect(op.security, `${method} ${path}`).toEqual([]);
       else expect(op.security, `${method} ${path} opts out of authentication`).toBeUndefined();
     }
   });

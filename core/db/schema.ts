@@ -54,9 +54,13 @@ export const people = pgTable('people', {
   index('people_department_idx').on(t.departmentId),
 ]);
 
+export const membershipSource = pgEnum('membership_source', ['api', 'oidc']);
+
 export const teamMembers = pgTable('team_members', {
   teamId: text('team_id').notNull().references(() => teams.id, { onDelete: 'cascade' }),
   personId: text('person_id').notNull().references(() => people.id, { onDelete: 'cascade' }),
+  /** `oidc` memberships follow the person's groups at each sign-in; `api` ones are left alone. */
+  source: membershipSource('source').notNull().default('api'),
   createdAt: createdAt(),
 }, (t) => [
   primaryKey({ columns: [t.teamId, t.personId] }),

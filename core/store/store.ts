@@ -69,8 +69,8 @@ export const repositories = {
   },
   memberships: {
     /** Adds the membership; returns false when it already existed. */
-    async add(db: Db, teamId: string, personId: string): Promise<boolean> {
-      const rows = await db.insert(teamMembers).values({ teamId, personId }).onConflictDoNothing().returning();
+    async add(db: Db, teamId: string, personId: string, source: 'api' | 'oidc' = 'api'): Promise<boolean> {
+      const rows = await db.insert(teamMembers).values({ teamId, personId, source }).onConflictDoNothing().returning();
       return rows.length > 0;
     },
     async remove(db: Db, teamId: string, personId: string): Promise<boolean> {

@@ -21,8 +21,12 @@ export class SafeHtml {
 export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeHtml {
   let out = strings[0] ?? '';
   values.forEach((value, i) => {
-    const render = (v: unknown): string =>
-      v instanceof SafeHtml ? v.value : Array.isArray(v) ? v.map(render).join('') : v === null || v === undefined || v === false ? '' : escapeHtml(String(v));
+    const render = (v: unknown): string => {
+      if (v instanceof SafeHtml) return v.value;
+      if (Array.isArray(v)) return v.map(render).join('');
+      if (v === null || v === undefined || v === false) return '';
+      return escapeHtml(typeof v === 'string' ? v : JSON.stringify(v));
+    };
     out += render(value) + (strings[i + 1] ?? '');
   });
   return new SafeHtml(out);

@@ -7,6 +7,8 @@ import type { SubjectKind } from '../../policies/types.ts';
 import { Description, Id, Name, Nullable, StrictObject, Timestamp } from '../schemas/common.ts';
 import type { EntitySpec } from './entity-routes.ts';
 import type { MutationContext } from '../services/mutations.ts';
+import { revokeSessionsOf } from '../identity/sessions.ts';
+import { revokePairingLinksOf } from '../../token-service/index.ts';
 
 const iso = (d: Date) => d.toISOString();
 
@@ -127,6 +129,11 @@ export const personSpec: EntitySpec<Person, typeof schema.people.$inferInsert, u
   },
   async afterUpdate(ctx, before, after) {
     if (before.status === after.status) return;
+    // A suspension takes effect at once: every session of the person ends with it.
+    if (after.status === 'suspended') {
+      await revokeSessionsOf(ctx.tx, after.id);
+      await revokePairingLinksOf(ctx.tx, after.id);
+    }
     const assistant = await repositories.assistants.getByPerson(ctx.tx, after.id);
     if (!assistant) return;
     const status = after.status === 'suspended' ? 'suspended' : 'pending';

@@ -7,10 +7,12 @@ import { decodeCursor, encodeCursor, errorResponses, Id, PageOf, PageQuery, Stri
 import type { RunMutation } from '../services/mutations.ts';
 
 export const MembershipView = Type.Object({
-  teamId: Id('team'), personId: Id('person'), createdAt: Timestamp,
+  teamId: Id('team'), personId: Id('person'),
+  source: Type.Union([Type.Literal('api'), Type.Literal('oidc')], { description: 'oidc: follows the person\'s identity-provider groups at each sign-in' }),
+  createdAt: Timestamp,
 }, { $id: 'Membership' });
 
-const view = (m: Membership) => ({ teamId: m.teamId, personId: m.personId, createdAt: m.createdAt.toISOString() });
+const view = (m: Membership) => ({ teamId: m.teamId, personId: m.personId, source: m.source, createdAt: m.createdAt.toISOString() });
 const MemberParams = StrictObject({ teamId: Id('team'), personId: Id('person') });
 
 async function requireBoth(tx: Db, teamId: string, personId: string): Promise<void> {

@@ -30,3 +30,17 @@ export async function startTestControlPlane(target: TestDatabase, env: NodeJS.Pr
     },
   };
 }
+
+export interface ListeningControlPlane extends TestControlPlane {
+  url: string;
+}
+
+/** A control plane listening on a loopback port, for flows that involve another server or a browser. */
+export async function startListeningControlPlane(
+  target: TestDatabase, port: number, env: NodeJS.ProcessEnv = {},
+): Promise<ListeningControlPlane> {
+  const url = `http://127.0.0.1:${port}`;
+  const started = await startTestControlPlane(target, { PORT: String(port), PUBLIC_URL: url, ...env });
+  await started.plane.app.listen({ host: '127.0.0.1', port });
+  return { ...started, url };
+}
