@@ -1,4 +1,5 @@
-// Prepares a checkout for tests and development: the pinned tools must be present.
-import { ensureOpa } from './tools.ts';
+// Prepares a checkout for tests and development: the pinned tools and the browser the tests drive.
+import { ensureChromium, ensureOpa } from './tools.ts';
 
 ensureOpa();
+ensureChromium();

@@ -33,3 +33,22 @@ export function ensureOpa(): string {
   if (built !== OPA_VERSION) throw new Error(`go install produced opa ${built ?? 'nothing'}, expected ${OPA_VERSION}`);
   return OPA_PATH;
 }
+
+export const CHROMIUM_PATH = '/usr/bin/chromium';
+
+/**
+ * Debian's Chromium for the browser tests. Playwright's own browser downloads cannot reach their
+ * hosts from here, so the system package is used; it is installed with apt when missing.
+ */
+export function ensureChromium(): string {
+  if (existsSync(CHROMIUM_PATH)) return CHROMIUM_PATH;
+  if (process.getuid?.() !== 0) {
+    throw new Error(`${CHROMIUM_PATH} is missing: install Debian's chromium package (sudo apt-get install chromium)`);
+  }
+  console.error('chromium not found; installing Debian\'s chromium package with apt-get');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-qq', 'chromium'], { stdio: 'inherit', env });
+  if (!existsSync(CHROMIUM_PATH)) throw new Error('apt-get did not install chromium');
+  return CHROMIUM_PATH;
+}

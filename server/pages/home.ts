@@ -49,7 +49,9 @@ export function registerHomePages(app: FastifyInstance, deps: {
         ...common, title: 'Sign in',
         body: html`<div class="card"><h1>Your assistant at work</h1>
           <p class="muted">Sign in with your organisation's account to open your own assistant.</p>
-          <p><a class="button" id="sign-in" href="/auth/login">Sign in</a></p></div>`,
+          <p><a class="button" id="sign-in" href="/auth/login">Sign in</a></p>
+          ${deps.developmentIdentityProvider ? html`<p class="muted" id="demo-people">Development provider: sign in as
+            ada@example.com (admin), grace@example.com (security), linus@example.com or sam@example.com, with any password.</p>` : ''}</div>`,
       });
     }
     const assistant = await repositories.assistants.getByPerson(deps.store.db, person.id);
@@ -60,7 +62,7 @@ export function registerHomePages(app: FastifyInstance, deps: {
         <p>Status: <span class="status" id="status">${status}</span></p>
         <p class="muted">Opening hands your browser a one-time link to your own assistant; your conversations go straight there.</p>
         <p><button class="button" id="open" data-csrf="${csrfTokenFor(secret)}" ${assistant?.status === 'ready' ? '' : 'disabled'}>Open</button></p>
-        <p id="message" class="muted" role="status"></p></div>`,
+        <p id="message" class="muted" role="status">${assistant?.status === 'ready' ? '' : 'Open becomes available once your assistant is ready.'}</p></div>`,
     });
   });
 
