@@ -42,7 +42,6 @@ export interface AppDependencies {
   identity: {
     provider: ProviderMetadata;
     client: { id: string; secret: string };
-    stateSecret: Buffer;
     /** The in-process development provider, when no organisation provider is configured. */
     developmentProvider: DevIdentityProvider | null;
   };
@@ -147,7 +146,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   }
   await registerOidcLogin(app, {
     config: deps.config, store: deps.store, runMutation, provider: deps.identity.provider, client: deps.identity.client,
-    stateSecret: deps.identity.stateSecret, developmentIdentityProvider,
+    developmentIdentityProvider,
   });
   registerHomePages(app, { config: deps.config, store: deps.store, developmentIdentityProvider });
   await app.register(oauthDeviceRoutes, { store: deps.store, publicUrl: deps.config.publicUrl });

@@ -33,12 +33,11 @@ export interface ControlPlane {
  * development provider served in-process under /dev-idp.
  */
 async function identityProvider(config: Config, logger: Logger) {
-  const stateSecret = randomBytes(32);
   if (config.oidc.issuer && config.oidc.clientId && config.oidc.clientSecret) {
     return {
       provider: await discoverProvider(config.oidc.issuer),
       client: { id: config.oidc.clientId, secret: config.oidc.clientSecret },
-      stateSecret, developmentProvider: null,
+      developmentProvider: null,
     };
   }
   const issuer = `${config.publicUrl}/dev-idp`;
@@ -52,7 +51,7 @@ async function identityProvider(config: Config, logger: Logger) {
   });
   logger.warn({ issuer, people: DEMO_ACCOUNTS.map((a) => a.email) },
     'DEVELOPMENT ONLY: no OIDC_ISSUER is configured, so a development identity provider with demo people is serving sign-in');
-  return { provider: developmentProviderMetadata(issuer), client, stateSecret, developmentProvider };
+  return { provider: developmentProviderMetadata(issuer), client, developmentProvider };
 }
 
 export interface ControlPlaneOptions {

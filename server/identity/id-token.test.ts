@@ -2,12 +2,11 @@ import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type JWK } from
 
 type KeyLike = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
 import { beforeAll, describe, expect, it } from 'vitest';
-import { IdTokenError, nonceForState, verifyIdToken } from './id-token.ts';
+import { IdTokenError, newNonce, verifyIdToken } from './id-token.ts';
 
 const ISSUER = 'https://idp.example.com';
 const CLIENT = 'opencrane';
-const secret = Buffer.alloc(32, 7);
-const nonce = nonceForState(secret, 'state-1');
+const nonce = newNonce();
 
 describe('ID token validation', () => {
   let privateKey: KeyLike;
@@ -70,7 +69,11 @@ describe('ID token validation', () => {
   });
 
   it('refuses a token whose nonce belongs to another sign-in', async () => {
-    await refusedWith(verify(await token({ nonce: nonceForState(secret, 'state-2') })), /nonce/);
+    await refusedWith(verify(await token({ nonce: newNonce() })), /nonce/);
+  });
+
+  it('refuses a callback in a browser that holds no nonce, whatever nonce the token carries', async () => {
+    await refusedWith(verify(await token({ nonce: '' }), { nonce: '' }), /no nonce/);
   });
 
   it('refuses a token without a nonce', async () => {

@@ -1,7 +1,7 @@
 // Validating the provider's ID token: signature against the provider's JWKS, an algorithm allowlist
 // (never `none`, never a symmetric algorithm), issuer, audience, expiry with a small tolerance, and the
 // nonce bound to this login.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 
 export const ID_TOKEN_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
@@ -13,8 +13,8 @@ export class IdTokenError extends Error {
   }
 }
 
-/** The nonce for a login is derived from its state, so neither needs server-side storage. */
-export const nonceForState = (secret: Buffer, state: string) => createHmac('sha256', secret).update(`nonce:${state}`).digest('base64url');
+/** A fresh nonce for one sign-in; the browser keeps it in an HttpOnly cookie until the callback. */
+export const newNonce = () => randomBytes(32).toString('base64url');
 
 export async function verifyIdToken(idToken: string, expected: {
   jwks: JWTVerifyGetKey; issuer: string; clientId: string; nonce: string; clockToleranceSeconds?: number;
@@ -41,6 +41,7 @@ export async function verifyIdToken(idToken: string, expected: {
   }
   const nonce = typeof payload.nonce === 'string' ? Buffer.from(payload.nonce) : Buffer.alloc(0);
   const wanted = Buffer.from(expected.nonce);
+  if (wanted.length === 0) throw new IdTokenError('this browser holds no nonce for a sign-in; start again');
   if (nonce.length !== wanted.length || !timingSafeEqual(nonce, wanted)) throw new IdTokenError('its nonce does not match this sign-in');
   return payload;
 }

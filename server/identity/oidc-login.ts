@@ -10,7 +10,7 @@ import type { RunMutation } from '../services/mutations.ts';
 import { html, sendPage } from '../pages/layout.ts';
 import { ClaimsError, identityFromClaims } from './claims.ts';
 import { sessionCookieName, sessionCookieOptions } from './cookies.ts';
-import { IdTokenError, nonceForState, verifyIdToken } from './id-token.ts';
+import { IdTokenError, newNonce, verifyIdToken } from './id-token.ts';
 import type { ProviderMetadata } from './provider-metadata.ts';
 import { provisionPerson, SignInRefused } from './provisioning.ts';
 import { safeReturnTo } from './return-to.ts';
@@ -28,12 +28,12 @@ export interface OidcLoginDependencies {
   runMutation: RunMutation;
   provider: ProviderMetadata;
   client: { id: string; secret: string };
-  /** Keys the nonce to the state; random per process is enough, a login spans seconds. */
-  stateSecret: Buffer;
   developmentIdentityProvider: boolean;
 }
 
 const RETURN_TO_COOKIE = 'oc_return_to';
+/** The sign-in's nonce travels in the browser, so any replica can finish a sign-in another began. */
+const NONCE_COOKIE = 'oc_oidc_nonce';
 
 export async function registerOidcLogin(app: FastifyInstance, deps: OidcLoginDependencies): Promise<void> {
   const { config, store, provider } = deps;
@@ -79,8 +79,9 @@ export async function registerOidcLogin(app: FastifyInstance, deps: OidcLoginDep
       const returnTo = safeReturnTo((request.query as { returnTo?: unknown }).returnTo, config.publicUrl);
       void reply.setCookie(RETURN_TO_COOKIE, returnTo, { httpOnly: true, sameSite: 'lax', secure, path: '/', maxAge: 600 });
       const uri = new URL(await scope.oidc.generateAuthorizationUri(request, reply));
-      const state = uri.searchParams.get('state') ?? '';
-      uri.searchParams.set('nonce', nonceForState(deps.stateSecret, state));
+      const nonce = newNonce();
+      void reply.setCookie(NONCE_COOKIE, nonce, { httpOnly: true, sameSite: 'lax', secure, path: '/', maxAge: 600 });
+      uri.searchParams.set('nonce', nonce);
       return reply.redirect(uri.toString());
     });
 
@@ -89,7 +90,8 @@ export async function registerOidcLogin(app: FastifyInstance, deps: OidcLoginDep
       if (typeof query.error === 'string') {
         return refuse(request, reply, `the identity provider did not sign you in (${query.error.slice(0, 100)})`);
       }
-      const state = typeof query.state === 'string' ? query.state : '';
+      const nonce = request.cookies[NONCE_COOKIE] ?? '';
+      void reply.clearCookie(NONCE_COOKIE, { path: '/' });
       let idToken: unknown;
       try {
         ({ token: { id_token: idToken } } = await scope.oidc.getAccessTokenFromAuthorizationCodeFlow(request, reply));
@@ -102,7 +104,7 @@ export async function registerOidcLogin(app: FastifyInstance, deps: OidcLoginDep
       if (typeof idToken !== 'string') return refuse(request, reply, 'the identity provider sent no ID token');
       let identity;
       try {
-        const claims = await verifyIdToken(idToken, { jwks, issuer: provider.issuer, clientId: deps.client.id, nonce: nonceForState(deps.stateSecret, state) });
+        const claims = await verifyIdToken(idToken, { jwks, issuer: provider.issuer, clientId: deps.client.id, nonce });
         identity = identityFromClaims(claims, provider.issuer, config.oidc);
       } catch (err) {
         if (err instanceof IdTokenError || err instanceof ClaimsError) return refuse(request, reply, err.message);
