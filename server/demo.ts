@@ -37,8 +37,8 @@ async function main(): Promise<void> {
     return json;
   };
 
-  const existing = await call('GET', '/api/v1/people?email=ada%40example.com');
-  if ((existing.items as unknown[]).length > 0) {
+  const tools = await call('GET', '/api/v1/tools?limit=200');
+  if ((tools.items as Json[]).some((tool) => tool.name === 'github')) {
     console.log('The demo organisation is already there.');
     return;
   }
@@ -48,8 +48,12 @@ async function main(): Promise<void> {
   const platform = id(await call('POST', '/api/v1/teams', { name: 'Platform', departmentId: engineering }));
   const data = id(await call('POST', '/api/v1/teams', { name: 'Data', departmentId: engineering }));
   const field = id(await call('POST', '/api/v1/teams', { name: 'Field Sales', departmentId: sales }));
+  // Someone may have signed in before the demo ran: their person record is reused.
   const person = async (email: string, displayName: string, departmentId: string, teams: string[]) => {
-    const personId = id(await call('POST', '/api/v1/people', { email, displayName, departmentId }));
+    const found = (await call('GET', `/api/v1/people?email=${encodeURIComponent(email)}`)).items as Json[];
+    const personId = found[0]
+      ? id(await call('PATCH', `/api/v1/people/${id(found[0])}`, { departmentId }))
+      : id(await call('POST', '/api/v1/people', { email, displayName, departmentId }));
     for (const team of teams) await call('PUT', `/api/v1/teams/${team}/members/${personId}`);
     return personId;
   };
