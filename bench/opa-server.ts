@@ -3,27 +3,16 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { buildSnapshotData, type DirectorySnapshot, type SnapshotDecisionInput } from '../policies/index.ts';
 import { ensureOpa, REPO_ROOT } from '../scripts/tools.ts';
 import { summarise } from './stats.ts';
+import { freePort } from '../test/support/ports.ts';
 
 const SEQUENTIAL = 5_000;
 const THROUGHPUT_MS = 3_000;
 const CONCURRENCY = 8;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function policyFiles(): Promise<string[]> {
   const custom = path.join(REPO_ROOT, 'policies/custom');

@@ -1,19 +1,9 @@
 // The organisation's OpenID provider for tests: a real oidc-provider on its own loopback port, with
 // test people and groups, and one client registered for the control plane under test.
 import http from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
+export { freePort } from './ports.ts';
 import { createDevIdentityProvider, type DevAccount } from '../../server/identity/dev-identity-provider.ts';
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export interface TestIdentityProvider {
   issuer: string;
