@@ -1,6 +1,6 @@
 // The token service's public face. For now it holds the signing keys and pairing links; the token
 // exchange (RFC 8693), introspection and key rotation join it in the token-service issue. The pairing
-// verifier is exported here too, and its own file imports nothing but jose and lru-cache, so an
+// verifier is exported here too, and its file needs only jose, lru-cache and jose-failures.ts, so an
 // assistant-side component can use it without a database.
 import type { Db } from '../core/index.ts';
 import type { KeyEncryptor } from './key-encryption.ts';
@@ -23,6 +23,10 @@ export {
   createPairingVerifier, createMemorySeenLinks, PairingLinkError, SeenLinksFullError,
   type PairingVerifier, type PairingVerifierOptions, type VerifiedPairing, type SeenLinks, type PairingLinkErrorCode,
 } from './pairing-verifier.ts';
+export {
+  createTokenVerifier, TokenVerificationError,
+  type TokenVerifier, type TokenVerifierOptions, type VerifiedToken, type TokenVerificationErrorCode, type CurrentEpoch,
+} from './token-verifier.ts';
 
 export interface TokenService {
   keys: SigningKeyStore;

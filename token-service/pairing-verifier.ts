@@ -3,10 +3,11 @@
 // assistant and owner it serves, and remembers each `jti` until the link expires, so a link opens
 // the assistant at most once. Every refusal is a PairingLinkError with a stable code.
 import {
-  createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify,
+  createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, jwtVerify,
   type JSONWebKeySet, type JWTPayload,
 } from 'jose';
 import { LRUCache } from 'lru-cache';
+import { classifyJoseFailure, COMPACT_JWS } from './jose-failures.ts';
 
 // Kept free of database and server imports on purpose: an assistant-side component imports this file.
 const PAIRING_TOKEN_TYPE = 'opencrane-pairing+jwt';
@@ -68,35 +69,31 @@ export interface PairingVerifier {
   verify(token: string): Promise<VerifiedPairing>;
 }
 
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 const MAX_JTI_LENGTH = 200;
 
 const malformed = (message: string) => new PairingLinkError('ERR_PAIRING_MALFORMED', message);
 
-/** Maps what jose throws to the verifier's codes; anything unexpected is "unavailable", never a pass. */
+/** Turns what jose throws into the verifier's codes; anything unexpected is "unavailable", never a pass. */
 function fromJose(err: unknown): PairingLinkError {
   if (err instanceof PairingLinkError) return err;
-  if (err instanceof errors.JWTExpired) {
-    return new PairingLinkError('ERR_PAIRING_EXPIRED', 'the pairing link has expired; open your assistant again from OpenCrane', { cause: err });
+  const failure = classifyJoseFailure(err);
+  const refuse = (code: PairingLinkErrorCode, message: string) => new PairingLinkError(code, message, { cause: err });
+  switch (failure.kind) {
+    case 'expired': return refuse('ERR_PAIRING_EXPIRED', 'the pairing link has expired; open your assistant again from OpenCrane');
+    case 'missing-claim': return refuse('ERR_PAIRING_MALFORMED', `the pairing link has no "${failure.claim}" claim`);
+    case 'claim':
+      switch (failure.claim) {
+        case 'iss': return refuse('ERR_PAIRING_WRONG_ISSUER', 'the pairing link was not issued by this assistant\'s control plane');
+        case 'aud': return refuse('ERR_PAIRING_WRONG_ASSISTANT', 'the pairing link is for another assistant');
+        case 'sub': return refuse('ERR_PAIRING_WRONG_OWNER', 'the pairing link is for someone other than this assistant\'s owner');
+        case 'nbf': return refuse('ERR_PAIRING_EXPIRED', 'the pairing link is not valid yet; check the clocks');
+        default: return refuse('ERR_PAIRING_MALFORMED', `the pairing link's "${failure.claim}" is invalid (${failure.reason})`);
+      }
+    case 'algorithm':
+    case 'signature': return refuse('ERR_PAIRING_SIGNATURE', 'the pairing link is not signed by a published OpenCrane key');
+    case 'malformed': return refuse('ERR_PAIRING_MALFORMED', 'the pairing link is not a well-formed token');
+    case 'unavailable': return refuse('ERR_PAIRING_UNAVAILABLE', 'the pairing link cannot be checked now (the signing keys are unreachable)');
   }
-  if (err instanceof errors.JWTClaimValidationFailed) {
-    if (err.reason === 'missing') return new PairingLinkError('ERR_PAIRING_MALFORMED', `the pairing link has no "${err.claim}" claim`, { cause: err });
-    switch (err.claim) {
-      case 'iss': return new PairingLinkError('ERR_PAIRING_WRONG_ISSUER', 'the pairing link was not issued by this assistant\'s control plane', { cause: err });
-      case 'aud': return new PairingLinkError('ERR_PAIRING_WRONG_ASSISTANT', 'the pairing link is for another assistant', { cause: err });
-      case 'sub': return new PairingLinkError('ERR_PAIRING_WRONG_OWNER', 'the pairing link is for someone other than this assistant\'s owner', { cause: err });
-      case 'nbf': return new PairingLinkError('ERR_PAIRING_EXPIRED', 'the pairing link is not valid yet; check the clocks', { cause: err });
-      default: return new PairingLinkError('ERR_PAIRING_MALFORMED', `the pairing link's "${err.claim}" is invalid (${err.reason})`, { cause: err });
-    }
-  }
-  if (err instanceof errors.JWSSignatureVerificationFailed || err instanceof errors.JWKSNoMatchingKey
-    || err instanceof errors.JWKSMultipleMatchingKeys || err instanceof errors.JOSEAlgNotAllowed) {
-    return new PairingLinkError('ERR_PAIRING_SIGNATURE', 'the pairing link is not signed by a published OpenCrane key', { cause: err });
-  }
-  if (err instanceof errors.JWTInvalid || err instanceof errors.JWSInvalid || err instanceof errors.JOSENotSupported) {
-    return new PairingLinkError('ERR_PAIRING_MALFORMED', 'the pairing link is not a well-formed token', { cause: err });
-  }
-  return new PairingLinkError('ERR_PAIRING_UNAVAILABLE', 'the pairing link cannot be checked now (the signing keys are unreachable)', { cause: err });
 }
 
 function checkHeader(token: string): void {
