@@ -2,9 +2,9 @@
 // refused change writes none, and the trail can be filtered and paged by every role that may read it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabases } from '../test/support/databases.ts';
-import { startTestControlPlane, type TestControlPlane } from '../test/support/control-plane.ts';
-import { apiClient, expectProblem, rowCounts, unique, type ApiClient } from '../test/support/api.ts';
-import { apiFixtures, type ApiFixtures } from '../test/support/api-fixtures.ts';
+import type { TestControlPlane } from '../test/support/control-plane.ts';
+import { expectProblem, rowCounts, unique, type ApiClient } from '../test/support/api.ts';
+import { startApiTestPlane, type ApiFixtures } from '../test/support/api-fixtures.ts';
 
 type Row = Record<string, unknown> & { id: string };
 type AuditEvent = {
@@ -20,9 +20,7 @@ describe.each(testDatabases)('audit trail API on $name', (target) => {
   let adminActor: string;
 
   beforeAll(async () => {
-    control = await startTestControlPlane(target);
-    api = apiClient(control);
-    f = apiFixtures(api);
+    ({ control, api, f } = await startApiTestPlane(target));
     const tokens = (await api({ method: 'GET', url: '/api/v1/api-tokens' })).json<{ items: Row[] }>().items;
     adminActor = `api-token:${tokens.find((t) => t.name === 'bootstrap admin')!.id}`;
   });

@@ -3,9 +3,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../core/index.ts';
 import { testDatabases } from '../test/support/databases.ts';
-import { startTestControlPlane, type TestControlPlane } from '../test/support/control-plane.ts';
+import type { TestControlPlane } from '../test/support/control-plane.ts';
 import { apiClient, expectProblem, rowCounts, unique, type ApiClient } from '../test/support/api.ts';
-import { apiFixtures, type ApiFixtures } from '../test/support/api-fixtures.ts';
+import { startApiTestPlane, type ApiFixtures } from '../test/support/api-fixtures.ts';
 
 type Row = Record<string, unknown> & { id: string };
 type Page = { items: Row[]; nextCursor: string | null };
@@ -16,9 +16,7 @@ describe.each(testDatabases)('authentication, roles and API tokens on $name', (t
   let f: ApiFixtures;
 
   beforeAll(async () => {
-    control = await startTestControlPlane(target);
-    api = apiClient(control);
-    f = apiFixtures(api);
+    ({ control, api, f } = await startApiTestPlane(target));
   });
   afterAll(async () => {
     await control?.close();

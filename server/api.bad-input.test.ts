@@ -4,9 +4,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../core/index.ts';
 import { testDatabases } from '../test/support/databases.ts';
-import { startTestControlPlane, type TestControlPlane } from '../test/support/control-plane.ts';
-import { apiClient, expectProblem, rowCounts, unique, type ApiCall, type ApiClient } from '../test/support/api.ts';
-import { apiFixtures, type ApiFixtures } from '../test/support/api-fixtures.ts';
+import type { TestControlPlane } from '../test/support/control-plane.ts';
+import { expectProblem, rowCounts, unique, type ApiCall, type ApiClient } from '../test/support/api.ts';
+import { startApiTestPlane, type ApiFixtures } from '../test/support/api-fixtures.ts';
 
 type Row = Record<string, unknown> & { id: string };
 
@@ -22,9 +22,7 @@ describe.each(testDatabases)('bad input on $name', (target) => {
   let grant: Row;
 
   beforeAll(async () => {
-    control = await startTestControlPlane(target);
-    api = apiClient(control);
-    f = apiFixtures(api);
+    ({ control, api, f } = await startApiTestPlane(target));
     dept = await f.department();
     team = await f.team({ departmentId: dept.id });
     person = await f.person({ departmentId: dept.id });

@@ -2,9 +2,9 @@
 // update and delete for every collection, memberships, and the assistant that follows its person.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabases } from '../test/support/databases.ts';
-import { startTestControlPlane, type TestControlPlane } from '../test/support/control-plane.ts';
-import { apiClient, expectProblem, unique, type ApiClient } from '../test/support/api.ts';
-import { apiFixtures, type ApiFixtures } from '../test/support/api-fixtures.ts';
+import type { TestControlPlane } from '../test/support/control-plane.ts';
+import { expectProblem, unique, type ApiClient } from '../test/support/api.ts';
+import { startApiTestPlane, type ApiFixtures } from '../test/support/api-fixtures.ts';
 
 type Row = Record<string, unknown> & { id: string };
 type Page = { items: Row[]; nextCursor: string | null };
@@ -71,9 +71,7 @@ describe.each(testDatabases)('directory and resource API on $name', (target) => 
   let f: ApiFixtures;
 
   beforeAll(async () => {
-    control = await startTestControlPlane(target);
-    api = apiClient(control);
-    f = apiFixtures(api);
+    ({ control, api, f } = await startApiTestPlane(target));
   });
   afterAll(async () => {
     await control?.close();

@@ -1,7 +1,9 @@
 // Records created through the REST API itself, so fixtures go through the same validation, audit and
 // change feed as real clients. Each helper fails the test when the API refuses.
 import { expect } from 'vitest';
-import { unique, type ApiClient } from './api.ts';
+import { apiClient, unique, type ApiClient } from './api.ts';
+import { startTestControlPlane, type TestControlPlane } from './control-plane.ts';
+import type { TestDatabase } from './databases.ts';
 
 type Row = Record<string, unknown> & { id: string };
 
@@ -35,3 +37,10 @@ export function apiFixtures(api: ApiClient) {
 }
 
 export type ApiFixtures = ReturnType<typeof apiFixtures>;
+
+/** A control plane on one of the test databases, with the API client and fixtures that talk to it. */
+export async function startApiTestPlane(target: TestDatabase): Promise<{ control: TestControlPlane; api: ApiClient; f: ApiFixtures }> {
+  const control = await startTestControlPlane(target);
+  const api = apiClient(control);
+  return { control, api, f: apiFixtures(api) };
+}
