@@ -17,6 +17,8 @@ const EnvSchema = Type.Object({
   OPENCRANE_BODY_LIMIT: Type.Integer({ minimum: 1024, maximum: 10 * 1024 * 1024, default: 64 * 1024 }),
   /** How often each replica reloads the whole directory as a safety net behind change notifications. */
   OPENCRANE_RESYNC_SECONDS: Type.Integer({ minimum: 5, maximum: 86_400, default: 300 }),
+  /** After this long without confirming its revocation feed, a replica refuses every token (fail closed). */
+  OPENCRANE_REVOCATION_STALENESS_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 5000 }),
   NODE_ENV: Type.Optional(Type.String({ maxLength: 32 })),
   /** The URL people and assistants reach this control plane at; also the issuer of its tokens. */
   PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://[^/?#]+$', maxLength: 2048 })),
@@ -51,6 +53,7 @@ export interface Config {
   logLevel: string;
   bodyLimit: number;
   resyncIntervalMs: number;
+  revocationStalenessMs: number;
   production: boolean;
   /** Where PGlite keeps its data when no DATABASE_URL is set. */
   embeddedDatabaseDir: string;
@@ -114,6 +117,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: settings.LOG_LEVEL,
     bodyLimit: settings.OPENCRANE_BODY_LIMIT,
     resyncIntervalMs: settings.OPENCRANE_RESYNC_SECONDS * 1000,
+    revocationStalenessMs: settings.OPENCRANE_REVOCATION_STALENESS_MS,
     production,
     embeddedDatabaseDir: path.join(home, 'pgdata'),
     adminTokenFile: path.join(home, 'admin-token'),

@@ -20,3 +20,7 @@ export { createDirectorySync, type DirectorySync } from './access/directory-sync
 export {
   createAccessService, type AccessService, type AccessQuestion, type PolicyEvaluator,
 } from './access/access-service.ts';
+export {
+  createEpochFeed, raiseRevocationEpoch, publishEpoch, parseRevocationMessage, REVOCATIONS_CHANNEL,
+  type EpochFeed, type EpochFeedOptions, type RevocationMessage,
+} from './access/revocation-epochs.ts';

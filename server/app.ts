@@ -14,6 +14,7 @@ import { validatorCompiler } from './validation.ts';
 import { Problem, StrictObject } from './schemas/common.ts';
 import { AssistantView, assistantSpec } from './routes/assistants.ts';
 import { registerApiTokenRoutes, ApiTokenView } from './routes/api-tokens.ts';
+import { registerRevocationRoutes, RevocationView } from './routes/revocations.ts';
 import { AuditEventView, registerAuditRoutes } from './routes/audit.ts';
 import { DecisionView, ExplanationView, registerDecisionRoutes } from './routes/decisions.ts';
 import { DepartmentView, PersonView, TeamView, departmentSpec, personSpec, teamSpec } from './routes/directory.ts';
@@ -30,7 +31,7 @@ import { registerOidcLogin } from './identity/oidc-login.ts';
 import { registerHomePages } from './pages/home.ts';
 import { oauthDeviceRoutes } from './routes/oauth-device.ts';
 import { registerDevicePageRoutes } from './routes/device-page.ts';
-import type { DirectorySync } from '../core/index.ts';
+import type { DirectorySync, EpochFeed } from '../core/index.ts';
 
 export interface AppDependencies {
   config: Pick<Config, 'bodyLimit' | 'logLevel' | 'publicUrl' | 'secureCookies' | 'session' | 'oidc'>;
@@ -38,6 +39,7 @@ export interface AppDependencies {
   access: AccessService;
   index: Pick<AccessIndex, 'loaded'>;
   sync: Pick<DirectorySync, 'apply'>;
+  epochs: Pick<EpochFeed, 'observed' | 'apply'>;
   tokens: Pick<TokenService, 'keys' | 'pairing'>;
   identity: {
     provider: ProviderMetadata;
@@ -52,7 +54,7 @@ export interface AppDependencies {
 
 const SHARED_SCHEMAS = [
   Problem, DepartmentView, TeamView, PersonView, MembershipView, ToolView, SkillView, KnowledgeView, AssistantView,
-  GrantView, DecisionView, ExplanationView, AuditEventView, ApiTokenView,
+  GrantView, DecisionView, ExplanationView, AuditEventView, ApiTokenView, RevocationView,
 ];
 
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
@@ -124,6 +126,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   registerDecisionRoutes(app, { access: deps.access, db: deps.store.db });
   registerAuditRoutes(app, { db: deps.store.db });
   registerApiTokenRoutes(app, routeDeps);
+  registerRevocationRoutes(app, { runMutation, epochs: deps.epochs });
   registerMeRoutes(app, { ...routeDeps, tokens: deps.tokens, issuer: deps.config.publicUrl });
 
   // Identity: the development provider (when no organisation provider is configured), browser sign-in,

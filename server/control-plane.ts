@@ -5,8 +5,8 @@ import type { FastifyInstance } from 'fastify';
 import { createDevIdentityProvider, DEMO_ACCOUNTS } from './identity/dev-identity-provider.ts';
 import { developmentProviderMetadata, discoverProvider } from './identity/provider-metadata.ts';
 import {
-  AccessIndex, createAccessService, createDirectorySync, createStore, openDatabase,
-  type AccessService, type Config, type Database, type DirectorySync, type Logger, type Store,
+  AccessIndex, createAccessService, createDirectorySync, createEpochFeed, createStore, openDatabase,
+  type AccessService, type Config, type Database, type DirectorySync, type EpochFeed, type Logger, type Store,
 } from '../core/index.ts';
 import { loadPolicyEngine, type PolicyEngine } from '../policies/index.ts';
 import { createLocalKeyEncryptor, createTokenService, loadKeyEncryptionKey, type TokenService } from '../token-service/index.ts';
@@ -20,6 +20,8 @@ export interface ControlPlane {
   database: Database;
   index: AccessIndex;
   sync: DirectorySync;
+  /** This replica's map of revocation epochs: the `currentEpoch` for its token verifiers. */
+  epochs: EpochFeed;
   access: AccessService;
   engine: PolicyEngine;
   tokens: TokenService;
@@ -78,18 +80,23 @@ export async function createControlPlane({ config, logger, database: given }: Co
       store, index, logger: logger.child({ component: 'directory-sync' }), resyncIntervalMs: config.resyncIntervalMs,
     });
     await sync.start();
+    const epochs = createEpochFeed({
+      database, db: store.db, logger: logger.child({ component: 'revocation-epochs' }), stalenessMs: config.revocationStalenessMs,
+    });
+    await epochs.start();
     const access = createAccessService({ index, engine });
     const identity = await identityProvider(config, logger);
     const app = await buildApp({
-      config, store, access, index, sync, tokens, identity, policyLoaded: () => engine.available,
+      config, store, access, index, sync, epochs, tokens, identity, policyLoaded: () => engine.available,
     });
     await app.ready();
     const adminTokenFile = await bootstrapAdminToken(store, config.adminTokenFile);
     return {
-      app, store, database, index, sync, access, engine, tokens, adminTokenFile,
+      app, store, database, index, sync, epochs, access, engine, tokens, adminTokenFile,
       async close() {
         await app.close();
         await sync.stop();
+        await epochs.stop();
         if (!given) await database.close();
         await releaseLock?.();
       },

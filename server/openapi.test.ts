@@ -21,6 +21,7 @@ const COVERED_OPERATIONS: Record<string, string[]> = {
   'api.audit.test.ts': ['listAuditEvents'],
   'api.auth.test.ts': ['createApiToken', 'listApiTokens', 'getApiToken', 'revokeApiToken'],
   'routes/me.test.ts': ['getJwks', 'getMe', 'createPairingLink'],
+  'api.revocation.test.ts': ['revokePerson', 'revokeAssistant'],
 };
 
 interface Operation {

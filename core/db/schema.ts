@@ -258,3 +258,13 @@ export const pairingLinks = pgTable('pairing_links', {
   expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
   revokedAt: timestamp('revoked_at', { withTimezone: true, mode: 'date' }),
 }, (t) => [index('pairing_links_person_idx').on(t.personId)]);
+
+/**
+ * Each person's revocation epoch: a revoke raises it, and a token whose `sv` is below it is refused.
+ * A person without a row is at epoch 0; the row appears with their first revocation.
+ */
+export const revocationEpochs = pgTable('revocation_epochs', {
+  personId: text('person_id').primaryKey().references(() => people.id, { onDelete: 'cascade' }),
+  epoch: integer('epoch').notNull().default(0),
+  updatedAt: updatedAt(),
+}, (t) => [check('revocation_epochs_epoch_check', sql`${t.epoch} >= 0`)]);

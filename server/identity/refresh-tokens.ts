@@ -66,6 +66,13 @@ export async function revokeRefreshFamily(tx: Db, familyId: string, now = new Da
     .where(and(eq(schema.sessions.refreshFamilyId, familyId), isNull(schema.sessions.revokedAt)));
 }
 
+/** Revokes every refresh-token family of a person and every CLI session minted from them (a revoke). */
+export async function revokeRefreshFamiliesOf(tx: Db, personId: string, now = new Date()): Promise<void> {
+  const families = await tx.selectDistinct({ familyId: schema.refreshTokens.familyId }).from(schema.refreshTokens)
+    .where(and(eq(schema.refreshTokens.personId, personId), isNull(schema.refreshTokens.revokedAt)));
+  for (const { familyId } of families) await revokeRefreshFamily(tx, familyId, now);
+}
+
 export type RotationResult =
   | { ok: true; tokens: CliTokens }
   | { ok: false; reason: 'unknown' | 'revoked' | 'expired' | 'person-inactive' | 'reused' };

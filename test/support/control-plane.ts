@@ -6,10 +6,12 @@ import path from 'node:path';
 import pino from 'pino';
 import { loadConfig } from '../../core/index.ts';
 import { createControlPlane, type ControlPlane } from '../../server/control-plane.ts';
-import type { TestDatabase } from './databases.ts';
+import type { OpenTestDatabase, TestDatabase } from './databases.ts';
 
 export interface TestControlPlane {
   plane: ControlPlane;
+  /** The test database the plane runs on; `connectAgain()` opens another replica's connection. */
+  database: OpenTestDatabase;
   adminToken: string;
   home: string;
   close(): Promise<void>;
@@ -22,7 +24,7 @@ export async function startTestControlPlane(target: TestDatabase, env: NodeJS.Pr
   const plane = await createControlPlane({ config, logger: pino({ level: 'silent' }), database });
   const adminToken = (await readFile(path.join(home, 'admin-token'), 'utf8')).trim();
   return {
-    plane, adminToken, home,
+    plane, database, adminToken, home,
     async close() {
       await plane.close();
       await database.dispose();

@@ -5,9 +5,18 @@ import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { openDatabase, type Database } from '../../core/index.ts';
 
+export type OpenTestDatabase = Database & {
+  /**
+   * Another connection to the same database, as a second replica would open (PGlite is one
+   * connection, so there it is the same database, and closing it leaves the database open).
+   */
+  connectAgain(): Promise<Database>;
+  dispose(): Promise<void>;
+};
+
 export interface TestDatabase {
   name: 'pglite' | 'postgres';
-  open(): Promise<Database & { dispose(): Promise<void> }>;
+  open(): Promise<OpenTestDatabase>;
 }
 
 export const testDatabases: TestDatabase[] = [
@@ -16,7 +25,10 @@ export const testDatabases: TestDatabase[] = [
     async open() {
       const database = await openDatabase({});
       await database.migrate();
-      return Object.assign(database, { dispose: () => database.close() });
+      return Object.assign(database, {
+        connectAgain: (): Promise<Database> => Promise.resolve({ ...database, close: () => Promise.resolve() }),
+        dispose: () => database.close(),
+      });
     },
   },
 ];
@@ -34,6 +46,7 @@ if (serverUrl) {
       const database = await openDatabase({ url: url.toString(), maxConnections: 4 });
       await database.migrate();
       return Object.assign(database, {
+        connectAgain: () => openDatabase({ url: url.toString(), maxConnections: 2 }),
         async dispose() {
           await database.close();
           await admin.unsafe(`drop database if exists ${dbName} with (force)`);
