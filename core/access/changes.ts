@@ -18,16 +18,21 @@ export async function publishChange(tx: Db, change: DirectoryChange): Promise<vo
 const SUBJECTS = new Set(['person', 'team', 'department']);
 const RESOURCES = new Set(['tool', 'skill', 'knowledge']);
 
-/** Parses a notification payload; anything unexpected is undefined (the caller then resynchronises). */
-export function parseChange(payload: string): DirectoryChange | undefined {
+/** A notification payload's JSON object, or undefined for anything else. */
+export function notificationObject(payload: string): Record<string, unknown> | undefined {
   let value: unknown;
   try {
     value = JSON.parse(payload);
   } catch {
     return undefined;
   }
-  if (!value || typeof value !== 'object') return undefined;
-  const c = value as Record<string, unknown>;
+  return value && typeof value === 'object' && !Array.isArray(value) ? value as Record<string, unknown> : undefined;
+}
+
+/** Parses a notification payload; anything unexpected is undefined (the caller then resynchronises). */
+export function parseChange(payload: string): DirectoryChange | undefined {
+  const c = notificationObject(payload);
+  if (!c) return undefined;
   if (typeof c.id !== 'string' || c.id.length > 64) return undefined;
   switch (c.entity) {
     case 'grant':

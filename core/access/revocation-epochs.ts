@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { notify, type Database, type Db, type Unlisten } from '../db/database.ts';
-import { CHANGES_CHANNEL, parseChange } from './changes.ts';
+import { CHANGES_CHANNEL, notificationObject, parseChange } from './changes.ts';
 
 export const REVOCATIONS_CHANNEL = 'opencrane_revocations';
 
@@ -43,14 +43,8 @@ export async function publishEpoch(tx: Db, personId: string, epoch: number): Pro
 
 /** Parses a revocation notification; anything unexpected is undefined (the caller then reloads). */
 export function parseRevocationMessage(payload: string): RevocationMessage | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(payload);
-  } catch {
-    return undefined;
-  }
-  if (!value || typeof value !== 'object') return undefined;
-  const m = value as Record<string, unknown>;
+  const m = notificationObject(payload);
+  if (!m) return undefined;
   if (m.kind === 'epoch' && typeof m.personId === 'string' && m.personId.length <= 64
     && typeof m.epoch === 'number' && Number.isSafeInteger(m.epoch) && m.epoch >= 0) {
     return { kind: 'epoch', personId: m.personId, epoch: m.epoch };
