@@ -43,6 +43,26 @@ const EnvSchema = Type.Object({
   SESSION_ABSOLUTE_HOURS: Type.Integer({ minimum: 1, maximum: 720, default: 12 }),
   /** 32 bytes, base64: encrypts signing keys at rest. In the embedded default one is generated under OPENCRANE_HOME. */
   OPENCRANE_KEY_ENCRYPTION_KEY: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9+/_-]{43}=?$' })),
+  /** The token service's issuer (`iss` of every token it signs); the control plane's PUBLIC_URL unless told. */
+  OPENCRANE_TOKEN_ISSUER: Type.Optional(Type.String({ pattern: '^https?://[^?#]+[^/?#]$', maxLength: 2048 })),
+  /** Longest lifetime of an exchanged token, in seconds. */
+  OPENCRANE_TOKEN_MAX_TTL_SECONDS: Type.Integer({ minimum: 30, maximum: 3600, default: 300 }),
+  /** How long verifiers may cache the published key set (Cache-Control on the JWKS). */
+  OPENCRANE_JWKS_MAX_AGE_SECONDS: Type.Integer({ minimum: 10, maximum: 86_400, default: 300 }),
+  /** How long a signing key signs before the next one takes over. */
+  OPENCRANE_KEY_ROTATION_HOURS: Type.Integer({ minimum: 1, maximum: 8760, default: 24 }),
+  /** The audiences tokens are issued for: the MCP gateway (each tool is `<gateway>/<tool name>`), skills, knowledge. */
+  OPENCRANE_MCP_GATEWAY_URL: Type.Optional(Type.String({ pattern: '^https?://[^?#]+[^/?#]$', maxLength: 2048 })),
+  OPENCRANE_SKILLS_URL: Type.Optional(Type.String({ pattern: '^https?://[^?#]+[^/?#]$', maxLength: 2048 })),
+  OPENCRANE_KNOWLEDGE_URL: Type.Optional(Type.String({ pattern: '^https?://[^?#]+[^/?#]$', maxLength: 2048 })),
+  /** The cluster's ServiceAccount token issuer. Without it a development workload issuer runs in-process. */
+  OPENCRANE_WORKLOAD_ISSUER: Type.Optional(Type.String({ pattern: '^https?://', maxLength: 2048 })),
+  /** How ServiceAccount tokens are checked: the issuer's OIDC discovery and JWKS, or the TokenReview API. */
+  OPENCRANE_WORKLOAD_VALIDATION: Type.Union([Type.Literal('jwks'), Type.Literal('tokenreview')], { default: 'jwks' }),
+  /** The audience assistants' projected ServiceAccount tokens must carry; the token issuer unless told. */
+  OPENCRANE_WORKLOAD_AUDIENCE: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
+  /** The Kubernetes namespace assistants run in; a ServiceAccount elsewhere maps to no assistant. */
+  OPENCRANE_ASSISTANT_NAMESPACE: Type.String({ pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63, default: 'opencrane' }),
 });
 
 export interface Config {
@@ -75,6 +95,20 @@ export interface Config {
   session: { idleMs: number; absoluteMs: number };
   keyEncryptionKey: string | undefined;
   keyEncryptionKeyFile: string;
+  tokens: {
+    issuer: string;
+    maxTtlSeconds: number;
+    jwksMaxAgeSeconds: number;
+    rotationMs: number;
+    audiences: { mcpGateway: string; skills: string; knowledge: string };
+  };
+  workload: {
+    /** Absent: the development workload issuer runs in-process (refused in production). */
+    issuer: string | undefined;
+    validation: 'jwks' | 'tokenreview';
+    audience: string;
+    namespace: string;
+  };
 }
 
 export class ConfigError extends Error {
@@ -109,6 +143,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('invalid configuration: PUBLIC_URL is required when NODE_ENV=production');
   }
   const publicUrl = settings.PUBLIC_URL ?? `http://${settings.HOST.includes(':') ? `[${settings.HOST}]` : settings.HOST}:${settings.PORT}`;
+  if (production && !settings.OPENCRANE_WORKLOAD_ISSUER) {
+    throw new ConfigError('invalid configuration: OPENCRANE_WORKLOAD_ISSUER is required when NODE_ENV=production (the development workload issuer is refused)');
+  }
+  const rotationMs = settings.OPENCRANE_KEY_ROTATION_HOURS * 3_600_000;
+  if (rotationMs < 2 * settings.OPENCRANE_JWKS_MAX_AGE_SECONDS * 1000) {
+    throw new ConfigError('invalid configuration: OPENCRANE_KEY_ROTATION_HOURS must be at least twice OPENCRANE_JWKS_MAX_AGE_SECONDS (a new key is published a JWKS cache period before it signs)');
+  }
+  const tokenIssuer = settings.OPENCRANE_TOKEN_ISSUER ?? publicUrl;
   return {
     host: settings.HOST,
     port: settings.PORT,
@@ -140,5 +182,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     session: { idleMs: settings.SESSION_IDLE_MINUTES * 60_000, absoluteMs: settings.SESSION_ABSOLUTE_HOURS * 3_600_000 },
     keyEncryptionKey: settings.OPENCRANE_KEY_ENCRYPTION_KEY,
     keyEncryptionKeyFile: path.join(home, 'key-encryption-key'),
+    tokens: {
+      issuer: tokenIssuer,
+      maxTtlSeconds: settings.OPENCRANE_TOKEN_MAX_TTL_SECONDS,
+      jwksMaxAgeSeconds: settings.OPENCRANE_JWKS_MAX_AGE_SECONDS,
+      rotationMs,
+      audiences: {
+        mcpGateway: settings.OPENCRANE_MCP_GATEWAY_URL ?? `${publicUrl}/mcp`,
+        skills: settings.OPENCRANE_SKILLS_URL ?? `${publicUrl}/skills`,
+        knowledge: settings.OPENCRANE_KNOWLEDGE_URL ?? `${publicUrl}/knowledge`,
+      },
+    },
+    workload: {
+      issuer: settings.OPENCRANE_WORKLOAD_ISSUER?.replace(/\/$/, ''),
+      validation: settings.OPENCRANE_WORKLOAD_VALIDATION,
+      audience: settings.OPENCRANE_WORKLOAD_AUDIENCE ?? tokenIssuer,
+      namespace: settings.OPENCRANE_ASSISTANT_NAMESPACE,
+    },
   };
 }

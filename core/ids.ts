@@ -17,6 +17,7 @@ export const ID_PREFIX = {
   refreshToken: 'rft',
   deviceAuthorization: 'dva',
   pairingLink: 'pair',
+  oauthClient: 'occ',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIX;

@@ -268,3 +268,31 @@ export const revocationEpochs = pgTable('revocation_epochs', {
   epoch: integer('epoch').notNull().default(0),
   updatedAt: updatedAt(),
 }, (t) => [check('revocation_epochs_epoch_check', sql`${t.epoch} >= 0`)]);
+
+/**
+ * The replicas of every service that keep a revocation epoch map. Each one registers here before it
+ * starts accepting tokens and refreshes `lastSeenAt` with its heartbeat; a revoke waits for an
+ * acknowledgement from every replica that may still be fresh (ADR 0005).
+ */
+export const serviceReplicas = pgTable('service_replicas', {
+  id: text('id').primaryKey(),
+  service: text('service').notNull(),
+  startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  lastSeenAt: timestamp('last_seen_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+}, (t) => [index('service_replicas_last_seen_idx').on(t.lastSeenAt)]);
+
+/**
+ * Confidential clients of the token service: resource servers that introspect tokens (RFC 7662). The
+ * secret is shown once at creation; only its SHA-256 is kept. A client learns about tokens for its own
+ * audiences only.
+ */
+export const oauthClients = pgTable('oauth_clients', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  secretHash: text('secret_hash').notNull(),
+  /** The audiences (resource URIs) whose tokens this client may introspect. */
+  audiences: jsonb('audiences').$type<string[]>().notNull(),
+  createdBy: text('created_by').notNull(),
+  createdAt: createdAt(),
+  revokedAt: timestamp('revoked_at', { withTimezone: true, mode: 'date' }),
+}, (t) => [uniqueIndex('oauth_clients_secret_hash_key').on(t.secretHash)]);
