@@ -14,7 +14,7 @@ export {
 export type { Page } from './store/entity-repository.ts';
 export { type Grant, type NewGrant, type GrantFilter } from './store/grants.ts';
 export { pgErrorInfo, translateDbError } from './store/db-errors.ts';
-export { AccessIndex, toPolicyGrant, type IndexSnapshot } from './access/access-index.ts';
+export { AccessIndex, toPolicyGrant, type IndexSnapshot, type AssistantEntry } from './access/access-index.ts';
 export { publishChange, parseChange, CHANGES_CHANNEL, type DirectoryChange } from './access/changes.ts';
 export { createDirectorySync, type DirectorySync } from './access/directory-sync.ts';
 export {
@@ -22,5 +22,6 @@ export {
 } from './access/access-service.ts';
 export {
   createEpochFeed, raiseRevocationEpoch, publishEpoch, parseRevocationMessage, REVOCATIONS_CHANNEL,
-  type EpochFeed, type EpochFeedOptions, type RevocationMessage,
+  type EpochFeed, type EpochFeedOptions, type RevocationMessage, type Propagation,
 } from './access/revocation-epochs.ts';
+export { serviceAccountNameOf, assistantIdOfServiceAccount, parseServiceAccountUser } from './assistant-identity.ts';

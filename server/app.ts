@@ -14,6 +14,7 @@ import { validatorCompiler } from './validation.ts';
 import { Problem, StrictObject } from './schemas/common.ts';
 import { AssistantView, assistantSpec } from './routes/assistants.ts';
 import { registerApiTokenRoutes, ApiTokenView } from './routes/api-tokens.ts';
+import { registerOAuthClientRoutes, OAuthClientView } from './routes/oauth-clients.ts';
 import { registerRevocationRoutes, RevocationView } from './routes/revocations.ts';
 import { AuditEventView, registerAuditRoutes } from './routes/audit.ts';
 import { DecisionView, ExplanationView, registerDecisionRoutes } from './routes/decisions.ts';
@@ -23,13 +24,13 @@ import { GrantView, registerGrantRoutes } from './routes/grants.ts';
 import { MembershipView, registerMembershipRoutes } from './routes/memberships.ts';
 import { KnowledgeView, SkillView, ToolView, knowledgeSpec, skillSpec, toolSpec } from './routes/resources.ts';
 import { registerMeRoutes } from './routes/me.ts';
-import type { TokenService } from '../token-service/index.ts';
+import { oauthEndpoints, PublishedJwkSchema, type DevWorkloadIssuer, type TokenService } from '../token-service/index.ts';
 import { createMutationRunner } from './services/mutations.ts';
 import type { DevIdentityProvider } from './identity/dev-identity-provider.ts';
 import type { ProviderMetadata } from './identity/provider-metadata.ts';
 import { registerOidcLogin } from './identity/oidc-login.ts';
 import { registerHomePages } from './pages/home.ts';
-import { oauthDeviceRoutes } from './routes/oauth-device.ts';
+import { deviceCodeGrant, refreshTokenGrant, registerDeviceAuthorization } from './routes/oauth-device.ts';
 import { registerDevicePageRoutes } from './routes/device-page.ts';
 import type { DirectorySync, EpochFeed } from '../core/index.ts';
 
@@ -39,8 +40,10 @@ export interface AppDependencies {
   access: AccessService;
   index: Pick<AccessIndex, 'loaded'>;
   sync: Pick<DirectorySync, 'apply'>;
-  epochs: Pick<EpochFeed, 'observed' | 'apply'>;
-  tokens: Pick<TokenService, 'keys' | 'pairing'>;
+  epochs: Pick<EpochFeed, 'propagated' | 'apply'>;
+  tokens: Pick<TokenService, 'pairing' | 'grants' | 'registerRoutes' | 'registerOAuthRoutes'>;
+  /** The development workload issuer, when no cluster issuer is configured. */
+  devWorkload: DevWorkloadIssuer | null;
   identity: {
     provider: ProviderMetadata;
     client: { id: string; secret: string };
@@ -54,7 +57,8 @@ export interface AppDependencies {
 
 const SHARED_SCHEMAS = [
   Problem, DepartmentView, TeamView, PersonView, MembershipView, ToolView, SkillView, KnowledgeView, AssistantView,
-  GrantView, DecisionView, ExplanationView, AuditEventView, ApiTokenView, RevocationView,
+  GrantView, DecisionView, ExplanationView, AuditEventView, ApiTokenView, RevocationView, OAuthClientView,
+  PublishedJwkSchema,
 ];
 
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
@@ -126,6 +130,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   registerDecisionRoutes(app, { access: deps.access, db: deps.store.db });
   registerAuditRoutes(app, { db: deps.store.db });
   registerApiTokenRoutes(app, routeDeps);
+  registerOAuthClientRoutes(app, routeDeps);
   registerRevocationRoutes(app, { runMutation, epochs: deps.epochs });
   registerMeRoutes(app, { ...routeDeps, tokens: deps.tokens, issuer: deps.config.publicUrl });
 
@@ -152,7 +157,18 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     developmentIdentityProvider,
   });
   registerHomePages(app, { config: deps.config, store: deps.store, developmentIdentityProvider });
-  await app.register(oauthDeviceRoutes, { store: deps.store, publicUrl: deps.config.publicUrl });
+  // One /oauth2/token for the CLI's grants and the token service's exchange; in production the token
+  // service serves its own (token-service/main.ts).
+  const deviceGrants = [deviceCodeGrant({ store: deps.store }), refreshTokenGrant({ store: deps.store })];
+  await app.register(oauthEndpoints, {
+    grants: [...deviceGrants, ...deps.tokens.grants],
+    routes: (scope) => {
+      registerDeviceAuthorization(scope, { store: deps.store, publicUrl: deps.config.publicUrl });
+      deps.tokens.registerOAuthRoutes(scope);
+    },
+  });
+  deps.tokens.registerRoutes(app, { otherGrants: deviceGrants.map((g) => g.grantType), deviceAuthorization: true });
+  deps.devWorkload?.register(app, { authorizeAdmin: app.authorize('admin') });
   registerDevicePageRoutes(app, {
     store: deps.store, cookieName: sessionCookieName(deps.config.secureCookies), sessionPolicy: deps.config.session,
     developmentIdentityProvider,

@@ -9,7 +9,10 @@ import {
   type AccessService, type Config, type Database, type DirectorySync, type EpochFeed, type Logger, type Store,
 } from '../core/index.ts';
 import { loadPolicyEngine, type PolicyEngine } from '../policies/index.ts';
-import { createLocalKeyEncryptor, createTokenService, loadKeyEncryptionKey, type TokenService } from '../token-service/index.ts';
+import {
+  createDevWorkloadIssuer, createLocalKeyEncryptor, createTokenService, createWorkloadValidator, loadKeyEncryptionKey,
+  type DevWorkloadIssuer, type TokenService,
+} from '../token-service/index.ts';
 import { buildApp } from './app.ts';
 import { bootstrapAdminToken } from './auth/api-tokens.ts';
 import { acquireDataLock } from './data-lock.ts';
@@ -25,6 +28,8 @@ export interface ControlPlane {
   access: AccessService;
   engine: PolicyEngine;
   tokens: TokenService;
+  /** The development workload issuer, when no cluster issuer is configured. */
+  devWorkload: DevWorkloadIssuer | null;
   /** Path of the admin token file written on first start, or null when tokens already existed. */
   adminTokenFile: string | null;
   close(): Promise<void>;
@@ -71,8 +76,7 @@ export async function createControlPlane({ config, logger, database: given }: Co
   try {
     await database.migrate();
     const store = createStore(database);
-    const tokens = createTokenService({ db: store.db, encryptor: createLocalKeyEncryptor(await loadKeyEncryptionKey(config)) });
-    await tokens.start();
+    const encryptor = createLocalKeyEncryptor(await loadKeyEncryptionKey(config));
     const engine = await loadPolicyEngine();
     if (!engine.available) logger.error({ reason: engine.unavailableReason }, 'policy engine unavailable: every decision will deny');
     const index = new AccessIndex();
@@ -82,19 +86,34 @@ export async function createControlPlane({ config, logger, database: given }: Co
     await sync.start();
     const epochs = createEpochFeed({
       database, db: store.db, logger: logger.child({ component: 'revocation-epochs' }), stalenessMs: config.revocationStalenessMs,
+      service: 'control-plane',
     });
     await epochs.start();
+    const devWorkload = config.workload.issuer ? null : await createDevWorkloadIssuer({
+      publicUrl: config.publicUrl, namespace: config.workload.namespace, audience: config.workload.audience, production: config.production,
+    });
+    if (devWorkload) {
+      logger.warn({ issuer: devWorkload.issuer },
+        'DEVELOPMENT ONLY: no OPENCRANE_WORKLOAD_ISSUER is configured, so a development workload issuer signs ServiceAccount tokens for the demo assistants');
+    }
+    const tokens = createTokenService({
+      db: store.db, encryptor, config, directory: index, currentEpoch: epochs.currentEpoch,
+      workload: await createWorkloadValidator(config.workload, devWorkload?.issuer),
+      logger: logger.child({ component: 'token-service' }),
+    });
+    await tokens.start();
     const access = createAccessService({ index, engine });
     const identity = await identityProvider(config, logger);
     const app = await buildApp({
-      config, store, access, index, sync, epochs, tokens, identity, policyLoaded: () => engine.available,
+      config, store, access, index, sync, epochs, tokens, devWorkload, identity, policyLoaded: () => engine.available,
     });
     await app.ready();
     const adminTokenFile = await bootstrapAdminToken(store, config.adminTokenFile);
     return {
-      app, store, database, index, sync, epochs, access, engine, tokens, adminTokenFile,
+      app, store, database, index, sync, epochs, access, engine, tokens, devWorkload, adminTokenFile,
       async close() {
         await app.close();
+        await tokens.stop();
         await sync.stop();
         await epochs.stop();
         if (!given) await database.close();

@@ -1,5 +1,7 @@
 // `npm run demo`: seeds a small demo organisation into a running control plane through its REST API,
 // using the admin token that the first start wrote. Run `npm start` first, in another terminal.
+// `npm run demo -- token <email or person id>`: prints a ServiceAccount-shaped token for that person's
+// assistant from the development workload issuer, and the curl that exchanges it at the token service.
 import { readFile } from 'node:fs/promises';
 import { loadConfig } from '../core/index.ts';
 
@@ -36,6 +38,11 @@ async function main(): Promise<void> {
     if (!response.ok) throw new Error(`${method} ${path}: ${typeof json.detail === 'string' ? json.detail : response.statusText}`);
     return json;
   };
+
+  if (process.argv[2] === 'token') {
+    await printSubjectToken(call, process.argv[3]);
+    return;
+  }
 
   const tools = await call('GET', '/api/v1/tools?limit=200');
   if ((tools.items as Json[]).some((tool) => tool.name === 'github')) {
@@ -96,6 +103,32 @@ Try a few decisions (the token is read from ${config.adminTokenFile}):
   curl -s -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' ${baseUrl}/api/v1/decisions/explain \\
     -d '{"subject":{"personId":"${grace}"},"action":"tools.call","resource":{"kind":"tool","id":"${github}","toolName":"create_issue"}}'
   (sam on the CRM: person ${sam}, tool ${crm})`);
+}
+
+type Call = (method: string, path: string, body?: unknown) => Promise<Json>;
+
+async function printSubjectToken(call: Call, who: string | undefined): Promise<void> {
+  if (!who) throw new Error('say whose assistant: npm run demo -- token ada@example.com');
+  const people = who.includes('@')
+    ? (await call('GET', `/api/v1/people?email=${encodeURIComponent(who)}`)).items as Json[]
+    : [await call('GET', `/api/v1/people/${encodeURIComponent(who)}`)];
+  const person = people[0];
+  if (!person) throw new Error(`nobody is called ${who}; run npm run demo first to seed the demo people`);
+  const assistant = ((await call('GET', `/api/v1/assistants?personId=${String(person.id)}`)).items as Json[])[0];
+  if (!assistant) throw new Error(`${who} has no assistant`);
+  let minted: Json;
+  try {
+    minted = await call('POST', '/dev-workload/serviceaccount-token', { assistantId: assistant.id });
+  } catch {
+    throw new Error('the control plane runs no development workload issuer (OPENCRANE_WORKLOAD_ISSUER is set): ask your cluster for a projected ServiceAccount token instead');
+  }
+  console.error(`A development ServiceAccount token for ${String(person.email)}'s assistant ${String(assistant.id)} (${String(minted.serviceAccount)}), valid until ${String(minted.expiresAt)}.
+Exchange it for a token for the MCP gateway:
+  SUBJECT=$(npm run --silent demo -- token ${who})
+  curl -s ${baseUrl}/oauth2/token -d grant_type=urn:ietf:params:oauth:grant-type:token-exchange \\
+    -d subject_token_type=urn:ietf:params:oauth:token-type:jwt -d "subject_token=$SUBJECT" -d audience=mcp-gateway
+`);
+  console.log(String(minted.token));
 }
 
 main().catch((err: unknown) => {

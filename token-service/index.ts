@@ -1,12 +1,8 @@
-// The token service's public face. For now it holds the signing keys and pairing links; the token
-// exchange (RFC 8693), introspection and key rotation join it in the token-service issue. The pairing
-// verifier is exported here too, and its file needs only jose, lru-cache and jose-failures.ts, so an
-// assistant-side component can use it without a database.
-import type { Db } from '../core/index.ts';
-import type { KeyEncryptor } from './key-encryption.ts';
-import { createSigningKeyStore, type SigningKeyStore } from './signing-keys.ts';
-import { createPairingService, type PairingService } from './pairing.ts';
-
+// The token service's public face: signing keys with rotation, pairing links, RFC 8693 token exchange,
+// introspection, the JWKS and metadata, the OAuth endpoint plugin that `/oauth2/token` runs on, the
+// workload identity validators and the development workload issuer. The verifiers are exported here
+// too; their files need only jose, lru-cache and jose-failures.ts, so an assistant-side component or
+// another resource server can use them without a database.
 export {
   createLocalKeyEncryptor, loadKeyEncryptionKey, KeyEncryptionError, type KeyEncryptor,
 } from './key-encryption.ts';
@@ -24,26 +20,23 @@ export {
   type PairingVerifier, type PairingVerifierOptions, type VerifiedPairing, type SeenLinks, type PairingLinkErrorCode,
 } from './pairing-verifier.ts';
 export {
-  createTokenVerifier, TokenVerificationError,
+  createTokenVerifier, TokenVerificationError, ACCESS_TOKEN_TYPE,
   type TokenVerifier, type TokenVerifierOptions, type VerifiedToken, type TokenVerificationErrorCode, type CurrentEpoch,
 } from './token-verifier.ts';
-
-export interface TokenService {
-  keys: SigningKeyStore;
-  pairing: PairingService;
-  /** Makes sure a signing key exists and opens under this key-encryption key, so a wrong KEK stops the start. */
-  start(): Promise<void>;
-}
-
-/** The token service as the control plane runs it today: its key store and the pairing links it signs. */
-export function createTokenService(deps: { db: Db; encryptor: KeyEncryptor }): TokenService {
-  const keys = createSigningKeyStore(deps);
-  return {
-    keys,
-    pairing: createPairingService({ keys }),
-    async start() {
-      await keys.ensureSigningKey();
-      await keys.currentSigningKey();
-    },
-  };
-}
+export {
+  oauthEndpoints, OAuthError, readForm, optional, required, sendOAuthError, SCOPE_PATTERN,
+  type OAuthErrorCode, type OAuthForm, type FormFields, type TokenGrant, type OAuthEndpointOptions,
+} from './oauth-endpoint.ts';
+export {
+  tokenExchangeGrant, TOKEN_EXCHANGE_GRANT_TYPE, TOKEN_TYPE_JWT, TOKEN_TYPE_ACCESS_TOKEN,
+  type TokenExchangeDependencies, type ExchangeDirectory,
+} from './exchange.ts';
+export { createAudienceRegistry, type Audience, type AudienceRegistry, type AudienceUris } from './audiences.ts';
+export {
+  createJwksWorkloadValidator, createTokenReviewValidator, WorkloadIdentityError,
+  type WorkloadIdentity, type WorkloadIdentityValidator,
+} from './workload-identity.ts';
+export { createDevWorkloadIssuer, DEV_WORKLOAD_PATH, type DevWorkloadIssuer } from './dev-workload-issuer.ts';
+export { authenticateClient, generateClientSecret, hashClientSecret, type AuthenticatedClient } from './client-authentication.ts';
+export { createTokenService, PublishedJwkSchema, type TokenService, type TokenServiceDependencies } from './token-service.ts';
+export { createWorkloadValidator } from './workload-validator.ts';

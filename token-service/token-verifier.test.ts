@@ -39,7 +39,7 @@ async function accessToken(o: Overrides = {}): Promise<string> {
   if (o.owner !== null) claims.owner = o.owner ?? OWNER;
   if (o.scope !== undefined) claims.scope = o.scope;
   return new SignJWT(claims)
-    .setProtectedHeader({ alg: 'ES256', kid: trusted.kid, ...o.header })
+    .setProtectedHeader({ alg: 'ES256', kid: trusted.kid, typ: 'at+jwt', ...o.header })
     .setIssuer(o.iss ?? ISSUER).setAudience(o.aud ?? GATEWAY).setSubject(o.sub ?? ASSISTANT)
     .setIssuedAt(iat).setNotBefore(o.nbf ?? iat).setExpirationTime(o.exp ?? iat + 300).setJti(o.jti ?? randomUUID())
     .sign(o.key ?? trusted.privateKey);
@@ -154,6 +154,14 @@ describe('token verifier', () => {
     expect(await refusal(verifierWith().verify(await accessToken({ header: { kid: undefined } })))).toBe('ERR_TOKEN_MALFORMED');
     const impostor = await signer('trusted-key');
     expect(await refusal(verifierWith().verify(await accessToken({ key: impostor.privateKey })))).toBe('ERR_TOKEN_SIGNATURE');
+  });
+
+  it('attack: a token of another type (a pairing link, an untyped JWT) signed by a trusted key is refused', async () => {
+    for (const typ of ['opencrane-pairing+jwt', 'JWT', undefined]) {
+      const other = await accessToken({ header: { typ } });
+      expect(await refusal(verifierWith().verify(other)), String(typ)).toBe('ERR_TOKEN_MALFORMED');
+    }
+    expect((await verifierWith().verify(await accessToken({ header: { typ: 'application/at+jwt' } }))).owner).toBe(OWNER);
   });
 
   it('attack: a tampered payload is refused', async () => {

@@ -41,8 +41,11 @@ export type CurrentEpoch = (personId: string) => number | undefined | 'stale';
 export interface TokenVerifierOptions {
   /** The token service's issuer, exactly as it signs `iss`. */
   issuer: string;
-  /** The audiences this resource server accepts; a token must name exactly one of them. */
-  audience: string | string[];
+  /**
+   * The audiences this resource server accepts; a token must name exactly one of them. A function
+   * accepts a family of audiences, such as every tool's resource URI behind the MCP gateway.
+   */
+  audience: string | string[] | ((audience: string) => boolean);
   /**
    * The token service's JWKS URL, a key set at hand, or a jose key resolver. A URL is fetched and
    * cached for `jwksCacheMaxAgeSeconds`; an unknown `kid` refetches at most once per `jwksCooldownSeconds`.
@@ -70,6 +73,7 @@ export interface VerifiedToken {
   audience: string;
   scope?: string;
   jti: string;
+  issuedAt: Date;
   expiresAt: Date;
   /** The owner's revocation epoch when the token was issued (`sv`). */
   epoch: number;
@@ -84,6 +88,8 @@ const SAFE_KID = /^[A-Za-z0-9_-]{1,128}$/;
 // Headers that would let the token choose its own key or add rules we do not implement.
 const FORBIDDEN_HEADERS = ['jku', 'x5u', 'jwk', 'x5c', 'crit'] as const;
 const MAX_CLAIM_LENGTH = 512;
+/** The JOSE `typ` of every access token the token service signs (RFC 9068). */
+export const ACCESS_TOKEN_TYPE = 'at+jwt';
 const SYMMETRIC_OR_NONE = /^(HS\d+|none)$/i;
 
 const refuse = (code: TokenVerificationErrorCode, message: string, cause?: unknown) =>
@@ -123,17 +129,22 @@ function checkHeader(header: ProtectedHeaderParameters, algorithms: readonly str
     if (name in header) throw malformed(`the token's header carries "${name}", which is not accepted`);
   }
   if (typeof header.kid !== 'string' || !SAFE_KID.test(header.kid)) throw malformed('the token names no usable key (kid)');
+  // RFC 9068: access tokens are typed, so a pairing link or an ID token signed elsewhere never passes for one.
+  if (typeof header.typ !== 'string' || header.typ.toLowerCase().replace(/^application\//, '') !== ACCESS_TOKEN_TYPE) {
+    throw malformed(`the token is not an access token (typ ${ACCESS_TOKEN_TYPE})`);
+  }
 }
 
 const usableString = (value: unknown): value is string =>
   typeof value === 'string' && value.length > 0 && value.length <= MAX_CLAIM_LENGTH;
 
-/** The claims jwtVerify does not check by itself: one audience, lifetime, identities and epoch. */
-function checkClaims(payload: JWTPayload, maxLifetimeSeconds: number): VerifiedToken {
+/** The claims jwtVerify does not check by itself: one accepted audience, lifetime, identities and epoch. */
+function checkClaims(payload: JWTPayload, maxLifetimeSeconds: number, accepts: (audience: string) => boolean): VerifiedToken {
   const { aud, iat, exp, jti, sub } = payload;
   const audiences = typeof aud === 'string' ? [aud] : aud ?? [];
   const [audience] = audiences;
   if (audiences.length !== 1 || audience === undefined) throw refuse('ERR_TOKEN_AUDIENCE', 'the token must name exactly one audience');
+  if (!accepts(audience)) throw refuse('ERR_TOKEN_AUDIENCE', 'the token is for another audience');
   if (typeof iat !== 'number' || typeof exp !== 'number') throw malformed('the token has no iat or exp');
   if (exp - iat > maxLifetimeSeconds) throw refuse('ERR_TOKEN_LIFETIME', `the token lives longer than ${maxLifetimeSeconds} seconds`);
   if (!usableString(jti)) throw malformed('the token has no usable jti');
@@ -142,7 +153,7 @@ function checkClaims(payload: JWTPayload, maxLifetimeSeconds: number): VerifiedT
   if (!usableString(owner)) throw malformed('the token has no usable owner (person)');
   if (typeof sv !== 'number' || !Number.isSafeInteger(sv) || sv < 0) throw malformed('the token has no usable sv (revocation epoch)');
   if (scope !== undefined && typeof scope !== 'string') throw malformed('the token\'s scope is not a string');
-  return { subject: sub, owner, audience, ...(scope === undefined ? {} : { scope }), jti, expiresAt: new Date(exp * 1000), epoch: sv };
+  return { subject: sub, owner, audience, ...(scope === undefined ? {} : { scope }), jti, issuedAt: new Date(iat * 1000), expiresAt: new Date(exp * 1000), epoch: sv };
 }
 
 /** Refuses a token whose owner is unknown, whose epoch has moved past it, or when the feed cannot say. */
@@ -181,8 +192,10 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   if (algorithms.length === 0 || algorithms.some((alg) => SYMMETRIC_OR_NONE.test(alg))) {
     throw new TypeError(`token verifier: algorithms must be asymmetric signature algorithms, got ${algorithms.join(', ') || 'none'}`);
   }
-  const audiences = typeof options.audience === 'string' ? [options.audience] : options.audience;
-  if (audiences.length === 0) throw new TypeError('token verifier: at least one audience is required');
+  const { audience } = options;
+  const audiences = typeof audience === 'function' ? undefined : typeof audience === 'string' ? [audience] : audience;
+  if (audiences?.length === 0) throw new TypeError('token verifier: at least one audience is required');
+  const accepts = typeof audience === 'function' ? audience : (value: string) => audiences!.includes(value);
   const tolerance = options.clockToleranceSeconds ?? 5;
   const maxLength = positive('maxTokenLength', options.maxTokenLength ?? 4096);
   const maxLifetime = positive('maxLifetimeSeconds', options.maxLifetimeSeconds ?? 300);
@@ -209,7 +222,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       ({ payload } = await jwtVerify(token, keys, {
         algorithms,
         issuer: options.issuer,
-        audience: audiences,
+        ...(audiences ? { audience: audiences } : {}),
         clockTolerance: tolerance,
         // Also refuses an `iat` in the future, which would otherwise stretch the lifetime bound.
         maxTokenAge: maxLifetime,
@@ -219,7 +232,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     } catch (err) {
       throw fromJose(err);
     }
-    return checkClaims(payload, maxLifetime);
+    return checkClaims(payload, maxLifetime, accepts);
   }
 
   return {
@@ -235,7 +248,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
         if (ttl > 0) cache.set(key, verified, { ttl });
       }
       checkEpoch(verified, options.currentEpoch);
-      return { ...verified, expiresAt: new Date(verified.expiresAt.getTime()) };
+      return { ...verified, issuedAt: new Date(verified.issuedAt.getTime()), expiresAt: new Date(verified.expiresAt.getTime()) };
     },
   };
 }

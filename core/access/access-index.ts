@@ -1,6 +1,6 @@
-// In-memory indexes of what decisions need: each person's status, department and teams, and the
-// grants keyed by (subject, resource) so a decision gathers its few candidate grants with a handful
-// of map lookups. Every mutation is a short synchronous step, so a reader (also synchronous) never
+// In-memory indexes of what decisions need: each person's status, department and teams, each
+// assistant's owner and status, and the grants keyed by (subject, resource) so a decision gathers its
+// few candidate grants with a handful of map lookups. Every mutation is a short synchronous step, so a reader (also synchronous) never
 // sees a half-applied change and is never blocked by one.
 import type { DecisionSubject, PolicyGrant, ResourceKind, SubjectKind } from '../../policies/types.ts';
 import type { Grant } from '../store/grants.ts';
@@ -9,7 +9,16 @@ import type { Grant } from '../store/grants.ts';
 export interface IndexSnapshot {
   people: { id: string; status: 'active' | 'suspended'; departmentId: string | null }[];
   memberships: { teamId: string; personId: string }[];
+  /** Optional so that decision-only callers (benchmarks, property tests) need not invent assistants. */
+  assistants?: AssistantEntry[];
   grants: PolicyGrant[];
+}
+
+/** An assistant as the token service needs it: whose it is and whether it may act. */
+export interface AssistantEntry {
+  id: string;
+  personId: string;
+  status: 'pending' | 'provisioning' | 'ready' | 'suspended' | 'failed' | 'deleting';
 }
 
 interface PersonEntry {
@@ -40,6 +49,7 @@ const emptyBySubject = (): GrantsBySubject => ({ person: new Map(), team: new Ma
  */
 class IndexState {
   readonly people = new Map<string, PersonEntry>();
+  readonly assistants = new Map<string, AssistantEntry>();
   readonly grants = new Map<string, PolicyGrant>();
   readonly byResource: Record<ResourceKind, Map<string, GrantsBySubject>> = { tool: new Map(), skill: new Map(), knowledge: new Map() };
   readonly bySubject: Record<SubjectKind, Map<string, Set<string>>> = { person: new Map(), team: new Map(), department: new Map() };
@@ -104,6 +114,7 @@ export class AccessIndex {
     for (const p of snapshot.people) next.people.set(p.id, { status: p.status, departmentId: p.departmentId, teams: [] });
     for (const m of snapshot.memberships) next.people.get(m.personId)?.teams.push(m.teamId);
     for (const entry of next.people.values()) entry.teams.sort();
+    for (const a of snapshot.assistants ?? []) next.assistants.set(a.id, { id: a.id, personId: a.personId, status: a.status });
     for (const g of snapshot.grants) next.addGrant(g);
     this.state = next;
     this.loadedAt = Date.now();
@@ -134,6 +145,39 @@ export class AccessIndex {
     return out;
   }
 
+  assistant(id: string): AssistantEntry | undefined {
+    return this.state.assistants.get(id);
+  }
+
+  /**
+   * Whether any unexpired allow grant of this subject (the person, a team or the department) is on a
+   * resource of this kind (and id, when given). The token service's coarse check at the door: it
+   * issues no token for an audience the person holds nothing on; each request is still decided in full.
+   */
+  allowsAny(subject: DecisionSubject, kind: ResourceKind, resourceId: string | undefined, now: number): boolean {
+    if (subject.status !== 'active') return false;
+    const holders: [SubjectKind, string][] = [['person', subject.personId], ...subject.teams.map((t): [SubjectKind, string] => ['team', t])];
+    if (subject.departmentId !== null) holders.push(['department', subject.departmentId]);
+    for (const [holderKind, holderId] of holders) {
+      for (const grantId of this.state.bySubject[holderKind].get(holderId) ?? []) {
+        const grant = this.state.grants.get(grantId);
+        if (!grant || grant.effect !== 'allow' || grant.resource.kind !== kind) continue;
+        if (resourceId !== undefined && grant.resource.id !== resourceId) continue;
+        if (grant.expiresAt !== null && grant.expiresAt <= now) continue;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  upsertAssistant(assistant: AssistantEntry): void {
+    this.state.assistants.set(assistant.id, { id: assistant.id, personId: assistant.personId, status: assistant.status });
+  }
+
+  removeAssistant(id: string): void {
+    this.state.assistants.delete(id);
+  }
+
   upsertGrant(grant: Grant): void {
     this.state.addGrant(toPolicyGrant(grant));
   }
@@ -151,6 +195,9 @@ export class AccessIndex {
     for (const grantId of this.state.grantIdsOfSubject(kind, id)) this.state.removeGrant(grantId);
     if (kind === 'person') {
       this.state.people.delete(id);
+      for (const [assistantId, assistant] of this.state.assistants) {
+        if (assistant.personId === id) this.state.assistants.delete(assistantId);
+      }
       return;
     }
     for (const [personId, entry] of this.state.people) {

@@ -8,6 +8,7 @@ export const CHANGES_CHANNEL = 'opencrane_directory_changes';
 export type DirectoryChange =
   | { entity: 'grant'; id: string }
   | { entity: 'person'; id: string }
+  | { entity: 'assistant'; id: string }
   | { entity: 'subject-deleted'; kind: SubjectKind; id: string }
   | { entity: 'resource-deleted'; kind: ResourceKind; id: string };
 
@@ -37,6 +38,7 @@ export function parseChange(payload: string): DirectoryChange | undefined {
   switch (c.entity) {
     case 'grant':
     case 'person':
+    case 'assistant':
       return { entity: c.entity, id: c.id };
     case 'subject-deleted':
       return typeof c.kind === 'string' && SUBJECTS.has(c.kind)

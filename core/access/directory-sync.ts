@@ -16,7 +16,7 @@ export interface DirectorySync {
 }
 
 export function createDirectorySync(deps: {
-  store: Pick<Store, 'database' | 'db' | 'grants' | 'people' | 'memberships' | 'directory'>;
+  store: Pick<Store, 'database' | 'db' | 'grants' | 'people' | 'memberships' | 'assistants' | 'directory'>;
   index: AccessIndex;
   logger: Pick<Logger, 'warn' | 'error' | 'debug'>;
   resyncIntervalMs: number;
@@ -60,6 +60,12 @@ export function createDirectorySync(deps: {
         ]);
         if (person) index.upsertPerson(person, teams);
         else index.removeSubject('person', change.id);
+        return;
+      }
+      case 'assistant': {
+        const assistant = await store.assistants.get(store.db, change.id);
+        if (assistant) index.upsertAssistant(assistant);
+        else index.removeAssistant(change.id);
         return;
       }
       case 'subject-deleted':

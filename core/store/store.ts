@@ -36,6 +36,7 @@ export interface AuditFilter {
 export interface DirectorySnapshot {
   people: { id: string; status: 'active' | 'suspended'; departmentId: string | null }[];
   memberships: { teamId: string; personId: string }[];
+  assistants: { id: string; personId: string; status: Assistant['status'] }[];
   grants: Grant[];
 }
 
@@ -169,12 +170,13 @@ export const repositories = {
   },
   directory: {
     async snapshot(db: Db): Promise<DirectorySnapshot> {
-      const [peopleRows, membershipRows, grantRowList] = await Promise.all([
+      const [peopleRows, membershipRows, assistantRows, grantRowList] = await Promise.all([
         db.select({ id: people.id, status: people.status, departmentId: people.departmentId }).from(people),
         db.select({ teamId: teamMembers.teamId, personId: teamMembers.personId }).from(teamMembers),
+        db.select({ id: assistants.id, personId: assistants.personId, status: assistants.status }).from(assistants),
         db.select().from(grants),
       ]);
-      return { people: peopleRows, memberships: membershipRows, grants: grantRowList.map(grantFromRow) };
+      return { people: peopleRows, memberships: membershipRows, assistants: assistantRows, grants: grantRowList.map(grantFromRow) };
     },
   },
 };

@@ -36,6 +36,7 @@ export async function provisionPerson(ctx: MutationContext, identity: SignInIden
     await ctx.audit({ action: 'person.create', targetKind: 'person', targetId: person.id, after: { ...personView(person), source: 'sign-in' } });
     const assistant = await repositories.assistants.insert(tx, { id: newId('assistant'), personId: person.id, status: 'pending' });
     await ctx.audit({ action: 'assistant.create', targetKind: 'assistant', targetId: assistant.id, after: { id: assistant.id, personId: person.id } });
+    await ctx.changed({ entity: 'assistant', id: assistant.id });
   } else {
     const patch: Partial<Person> = {};
     if (existing.email !== identity.email) patch.email = identity.email;

@@ -48,4 +48,9 @@ export const assistantSpec: EntitySpec<Assistant, typeof schema.assistants.$infe
   async checkReferences(tx, b) {
     if (typeof b.personId === 'string' && !(await repositories.people.get(tx, b.personId))) throw notFound('Person', b.personId);
   },
+  changesOn: {
+    create: (a) => [{ entity: 'assistant', id: a.id }],
+    update: (a) => [{ entity: 'assistant', id: a.id }],
+    delete: (a) => [{ entity: 'assistant', id: a.id }],
+  },
 };

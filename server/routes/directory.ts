@@ -2,7 +2,7 @@
 import { Type } from 'typebox';
 import { eq, sql } from 'drizzle-orm';
 import { grantIdsReferencing } from '../../core/store/grants.ts';
-import { newId, notFound, repositories, schema, type Db, type Department, type Person, type Team } from '../../core/index.ts';
+import { newId, notFound, publishEpoch, raiseRevocationEpoch, repositories, schema, type Db, type Department, type Person, type Team } from '../../core/index.ts';
 import type { SubjectKind } from '../../policies/types.ts';
 import { Description, Id, Name, Nullable, StrictObject, Timestamp } from '../schemas/common.ts';
 import type { EntitySpec } from './entity-routes.ts';
@@ -126,19 +126,23 @@ export const personSpec: EntitySpec<Person, typeof schema.people.$inferInsert, u
       id: newId('assistant'), personId: person.id, status: person.status === 'suspended' ? 'suspended' : 'pending',
     });
     await ctx.audit({ action: 'assistant.create', targetKind: 'assistant', targetId: assistant.id, after: { id: assistant.id, personId: person.id } });
+    await ctx.changed({ entity: 'assistant', id: assistant.id });
   },
   async afterUpdate(ctx, before, after) {
     if (before.status === after.status) return;
-    // A suspension takes effect at once: every session of the person ends with it.
+    // A suspension takes effect at once: every session of the person ends with it, and the raised
+    // revocation epoch makes every replica refuse the tokens already issued to their assistant.
     if (after.status === 'suspended') {
       await revokeSessionsOf(ctx.tx, after.id);
       await revokePairingLinksOf(ctx.tx, after.id);
+      await publishEpoch(ctx.tx, after.id, await raiseRevocationEpoch(ctx.tx, after.id));
     }
     const assistant = await repositories.assistants.getByPerson(ctx.tx, after.id);
     if (!assistant) return;
     const status = after.status === 'suspended' ? 'suspended' : 'pending';
     await repositories.assistants.update(ctx.tx, assistant.id, { status });
     await ctx.audit({ action: 'assistant.update', targetKind: 'assistant', targetId: assistant.id, before: { status: assistant.status }, after: { status } });
+    await ctx.changed({ entity: 'assistant', id: assistant.id });
   },
   beforeDelete: cascadeOf('person'),
   changesOn: {

@@ -14,15 +14,10 @@ import { AssistantStatus } from './assistants.ts';
 export interface MeRouteDependencies {
   db: Db;
   runMutation: RunMutation;
-  tokens: Pick<TokenService, 'keys' | 'pairing'>;
+  tokens: Pick<TokenService, 'pairing'>;
   /** The control plane's issuer: its public URL. */
   issuer: string;
 }
-
-const PublishedJwk = Type.Object({
-  kty: Type.String(), crv: Type.String(), x: Type.String(), y: Type.String(),
-  kid: Type.String(), alg: Type.String(), use: Type.Literal('sig'),
-});
 
 const MeView = Type.Object({
   id: Id('person'), email: Type.String(), displayName: Type.String(),
@@ -51,17 +46,6 @@ function signedInPerson(request: FastifyRequest): SignedIn {
 
 export function registerMeRoutes(app: FastifyInstance, deps: MeRouteDependencies): void {
   const tags = ['Me'];
-
-  app.get('/.well-known/jwks.json', {
-    schema: {
-      operationId: 'getJwks', tags: ['Keys'], security: [],
-      summary: 'The public keys that verify pairing links (and, later, every token OpenCrane issues)',
-      response: { 200: Type.Object({ keys: Type.Array(PublishedJwk) }) },
-    },
-  }, async (_request, reply) => {
-    const jwks = await deps.tokens.keys.publishedJwks();
-    return reply.header('cache-control', 'public, max-age=300').send(jwks);
-  });
 
   app.get('/api/v1/me', {
     onRequest: app.authorize(...EVERYONE),

@@ -11,19 +11,29 @@ import { startTestControlPlane, type TestControlPlane } from '../../test/support
 import { apiClient, expectNoLeaks } from '../../test/support/api.ts';
 import { apiFixtures, type ApiFixtures } from '../../test/support/api-fixtures.ts';
 import { createSession, csrfTokenFor, type SessionRole } from '../identity/sessions.ts';
-import { DEVICE_CODE_GRANT_TYPE, OAuthError, readForm } from './oauth-device.ts';
+import { OAuthError, readForm } from '../../token-service/index.ts';
+import { DEVICE_CODE_GRANT_TYPE } from './oauth-device.ts';
 
 const FORM = 'application/x-www-form-urlencoded';
 
 describe('reading OAuth form parameters', () => {
+  const fields = { client_id: { max: 64 }, scope: { max: 200 }, refresh_token: { max: 100 }, audience: { max: 100, repeatable: true } };
+
   it('treats empty parameters as absent and ignores unknown ones', () => {
-    expect(readForm({ client_id: 'oc', scope: '', unknown: 'x' })).toEqual({ client_id: 'oc' });
-    expect(readForm(undefined)).toEqual({});
+    expect(readForm({ client_id: 'oc', scope: '', unknown: 'x' }, fields)).toEqual({ client_id: 'oc' });
+    expect(readForm(undefined, fields)).toEqual({});
   });
 
   it('refuses a repeated parameter (parameter pollution) and an over-long one', () => {
-    expect(() => readForm({ client_id: ['oc', 'evil'] })).toThrow(OAuthError);
-    expect(() => readForm({ refresh_token: 'x'.repeat(101) })).toThrow(/too long/);
+    expect(() => readForm({ client_id: ['oc', 'evil'] }, fields)).toThrow(OAuthError);
+    expect(() => readForm({ refresh_token: 'x'.repeat(101) }, fields)).toThrow(/too long/);
+  });
+
+  it('keeps every value of a parameter the grant allows to repeat, and bounds each', () => {
+    expect(readForm({ audience: ['a', 'b'] }, fields)).toEqual({ audience: ['a', 'b'] });
+    expect(readForm({ audience: 'a' }, fields)).toEqual({ audience: ['a'] });
+    expect(() => readForm({ audience: ['a', 'x'.repeat(101)] }, fields)).toThrow(/too long/);
+    expect(() => readForm({ audience: Array.from({ length: 21 }, () => 'a') }, fields)).toThrow(/too often/);
   });
 });
 

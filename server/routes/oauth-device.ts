@@ -1,10 +1,9 @@
-// The OAuth endpoints `oc login` uses: device authorization (RFC 8628 §3.1) and the token endpoint
-// (RFC 6749 §5, RFC 8628 §3.4) for the device-code and refresh-token grants. They take form-encoded
-// bodies only and answer with RFC 6749 §5.2 errors, never problem+json, so this plugin is
-// encapsulated: its own body parser, error handler and no-store headers stay inside it.
-import formbody from '@fastify/formbody';
-import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+// The OAuth grants `oc login` uses: device authorization (RFC 8628 §3.1) and the token endpoint's
+// device-code and refresh-token grants (RFC 6749 §5, RFC 8628 §3.4). They are served through the
+// token service's OAuth endpoint plugin, which owns `/oauth2/token` and the RFC 6749 §5.2 error format.
+import type { FastifyInstance } from 'fastify';
 import type { Store } from '../../core/index.ts';
+import { OAuthError, optional, readForm, required, SCOPE_PATTERN, type OAuthForm, type TokenGrant } from '../../token-service/index.ts';
 import { createDeviceAuthorization, formatUserCode, redeemDeviceCode } from '../identity/device-flow.ts';
 import { rotateRefreshToken, type CliTokens } from '../identity/refresh-tokens.ts';
 
@@ -15,101 +14,70 @@ export const PUBLIC_CLIENTS: ReadonlyMap<string, { name: string }> = new Map([
 
 export const DEVICE_CODE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:device_code';
 
-type OAuthErrorCode =
-  | 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'invalid_scope' | 'unsupported_grant_type'
-  | 'authorization_pending' | 'slow_down' | 'access_denied' | 'expired_token';
-
-export class OAuthError extends Error {
-  constructor(readonly error: OAuthErrorCode, readonly description: string) {
-    super(description);
-    this.name = 'OAuthError';
-  }
-}
-
-const DESCRIPTIONS: Record<Exclude<OAuthErrorCode, 'invalid_request' | 'invalid_client' | 'invalid_scope' | 'unsupported_grant_type'>, string> = {
+const DESCRIPTIONS = {
   authorization_pending: 'the person has not approved the code yet; keep polling',
   slow_down: 'polling too fast; wait 5 seconds longer between polls from now on',
   access_denied: 'the person denied this sign-in',
   expired_token: 'the device code has expired; start again',
   invalid_grant: 'the grant is unknown, expired, revoked or already used; sign in again',
-};
+} as const;
 
 /** Longest accepted value of each parameter; anything longer is an invalid request. */
-const FIELD_LIMITS = { grant_type: 100, client_id: 64, scope: 200, device_code: 100, refresh_token: 100 } as const;
-type Field = keyof typeof FIELD_LIMITS;
-type Form = Partial<Record<Field, string>>;
+const FIELDS = {
+  client_id: { max: 64 }, scope: { max: 200 }, device_code: { max: 100 }, refresh_token: { max: 100 },
+};
 
-/**
- * Reads the known parameters of a parsed form body. RFC 6749 §3.1: empty parameters count as absent,
- * none may be repeated, and unknown ones are ignored.
- */
-export function readForm(body: unknown): Form {
-  if (body === undefined || body === null) return {};
-  if (typeof body !== 'object' || Array.isArray(body)) throw new OAuthError('invalid_request', 'send the parameters form-encoded');
-  const form: Form = {};
-  for (const field of Object.keys(FIELD_LIMITS) as Field[]) {
-    if (!Object.hasOwn(body, field)) continue;
-    const value: unknown = (body as Record<string, unknown>)[field];
-    if (typeof value !== 'string') throw new OAuthError('invalid_request', `the ${field} parameter is repeated`);
-    if (value.length > FIELD_LIMITS[field]) throw new OAuthError('invalid_request', `the ${field} parameter is too long`);
-    if (value !== '') form[field] = value;
-  }
-  return form;
+function requireClient(form: OAuthForm): string {
+  const clientId = required(form, 'client_id');
+  // A public client sends no credentials, so an unknown one is a 400 (RFC 6749 §5.2), not a 401.
+  if (!PUBLIC_CLIENTS.has(clientId)) throw new OAuthError('invalid_client', 'unknown client', 400);
+  return clientId;
 }
-
-function requireClient(form: Form): string {
-  if (form.client_id === undefined) throw new OAuthError('invalid_request', 'the client_id parameter is required');
-  if (!PUBLIC_CLIENTS.has(form.client_id)) throw new OAuthError('invalid_client', 'unknown client');
-  return form.client_id;
-}
-
-function requireParam(form: Form, field: Field): string {
-  const value = form[field];
-  if (value === undefined) throw new OAuthError('invalid_request', `the ${field} parameter is required`);
-  return value;
-}
-
-/** RFC 6749 §3.3: space-separated tokens of printable ASCII without `"` and `\`. */
-const SCOPE_PATTERN = /^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/;
 
 const tokenResponse = (tokens: CliTokens, scope: string | null) => ({
   access_token: tokens.accessToken, token_type: 'Bearer', expires_in: tokens.expiresIn, refresh_token: tokens.refreshToken,
   ...(scope ? { scope } : {}),
 });
 
-const sendError = (reply: FastifyReply, error: OAuthErrorCode, description: string) =>
-  reply.status(400).send({ error, error_description: description });
-
-export interface OAuthDeviceDependencies {
+export interface DeviceGrantDependencies {
   store: Pick<Store, 'db' | 'transaction' | 'audit'>;
-  /** The control plane's public origin, where people open the verification page. */
-  publicUrl: string;
 }
 
-export async function oauthDeviceRoutes(app: FastifyInstance, deps: OAuthDeviceDependencies): Promise<void> {
-  app.removeAllContentTypeParsers();
-  await app.register(formbody);
+export function deviceCodeGrant(deps: DeviceGrantDependencies): TokenGrant {
+  return {
+    grantType: DEVICE_CODE_GRANT_TYPE,
+    fields: FIELDS,
+    async handle(form) {
+      const clientId = requireClient(form);
+      const result = await redeemDeviceCode(deps.store, { deviceCode: required(form, 'device_code'), clientId });
+      if (!result.ok) throw new OAuthError(result.error, DESCRIPTIONS[result.error]);
+      return tokenResponse(result.tokens, result.scope);
+    },
+  };
+}
 
-  app.addHook('onSend', async (_request, reply) => {
-    void reply.header('cache-control', 'no-store');
-    void reply.header('pragma', 'no-cache');
-  });
+export function refreshTokenGrant(deps: DeviceGrantDependencies): TokenGrant {
+  return {
+    grantType: 'refresh_token',
+    fields: FIELDS,
+    async handle(form, request) {
+      requireClient(form);
+      const refreshToken = required(form, 'refresh_token');
+      // Scopes are fixed at sign-in; refresh tokens do not record them, so a refresh cannot change them.
+      if (optional(form, 'scope') !== undefined) throw new OAuthError('invalid_scope', 'omit scope when refreshing; it is fixed at sign-in');
+      const result = await rotateRefreshToken(deps.store, refreshToken, { requestId: request.id });
+      if (!result.ok) throw new OAuthError('invalid_grant', DESCRIPTIONS.invalid_grant);
+      return tokenResponse(result.tokens, null);
+    },
+  };
+}
 
-  app.setErrorHandler((error, request, reply) => {
-    if (error instanceof OAuthError) return sendError(reply, error.error, error.description);
-    const status = (error as FastifyError).statusCode;
-    if (typeof status === 'number' && status >= 400 && status < 500) {
-      request.log.info({ code: (error as FastifyError).code }, 'malformed OAuth request');
-      return sendError(reply, 'invalid_request', 'send a form-encoded body (application/x-www-form-urlencoded) within the size limit');
-    }
-    request.log.error({ err: error }, 'OAuth request failed');
-    return reply.status(500).send({ error: 'server_error', error_description: 'an internal error occurred; it has been logged' });
-  });
-
+/** `POST /oauth2/device_authorization`, registered inside the OAuth endpoint plugin's scope. */
+export function registerDeviceAuthorization(app: FastifyInstance, deps: DeviceGrantDependencies & { publicUrl: string }): void {
   app.post('/oauth2/device_authorization', { schema: { hide: true } }, async (request) => {
-    const form = readForm(request.body);
+    const form = readForm(request.body, FIELDS);
     const clientId = requireClient(form);
-    const scope = form.scope ?? null;
+    const scope = optional(form, 'scope') ?? null;
     if (scope !== null && !SCOPE_PATTERN.test(scope)) throw new OAuthError('invalid_scope', 'the scope is malformed');
     const created = await createDeviceAuthorization(deps.store.db, { clientId, scope });
     const verificationUri = `${deps.publicUrl}/auth/device`;
@@ -122,25 +90,5 @@ export async function oauthDeviceRoutes(app: FastifyInstance, deps: OAuthDeviceD
       expires_in: created.expiresIn,
       interval: created.interval,
     };
-  });
-
-  app.post('/oauth2/token', { schema: { hide: true } }, async (request, reply) => {
-    const form = readForm(request.body);
-    const grantType = requireParam(form, 'grant_type');
-    if (grantType !== DEVICE_CODE_GRANT_TYPE && grantType !== 'refresh_token') {
-      throw new OAuthError('unsupported_grant_type', `supported grant types: ${DEVICE_CODE_GRANT_TYPE}, refresh_token`);
-    }
-    const clientId = requireClient(form);
-    if (grantType === DEVICE_CODE_GRANT_TYPE) {
-      const result = await redeemDeviceCode(deps.store, { deviceCode: requireParam(form, 'device_code'), clientId });
-      if (!result.ok) return sendError(reply, result.error, DESCRIPTIONS[result.error]);
-      return tokenResponse(result.tokens, result.scope);
-    }
-    const refreshToken = requireParam(form, 'refresh_token');
-    // Scopes are fixed at sign-in; refresh tokens do not record them, so a refresh cannot change them.
-    if (form.scope !== undefined) throw new OAuthError('invalid_scope', 'omit scope when refreshing; it is fixed at sign-in');
-    const result = await rotateRefreshToken(deps.store, refreshToken, { requestId: request.id });
-    if (!result.ok) return sendError(reply, 'invalid_grant', DESCRIPTIONS.invalid_grant);
-    return tokenResponse(result.tokens, null);
   });
 }

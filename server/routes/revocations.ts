@@ -1,10 +1,12 @@
 // Revoking a person (or an assistant, which revokes its owner): one transaction raises the person's
 // revocation epoch, ends their sessions, refresh-token families and pending pairing links, audits the
-// revoke and notifies every replica. The answer comes after the commit, once the new epoch has come
-// back through this replica's own listening connection (Postgres has then signalled every listener).
+// revoke and notifies every replica. After the commit this replica applies the epoch itself, and the
+// answer waits until every registered replica of every service has acknowledged it, or has been silent
+// long enough to have turned stale (`EpochFeed.propagated`): once the call returns, no replica accepts
+// the person's older tokens.
 // Per-assistant revocation would need an epoch of its own in a claim; today `sv` is the owner's.
 import { Type } from 'typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { notFound, publishEpoch, raiseRevocationEpoch, repositories, type EpochFeed } from '../../core/index.ts';
 import { actorOf } from '../auth/auth-plugin.ts';
 import { errorResponses, Id, StrictObject } from '../schemas/common.ts';
@@ -22,9 +24,6 @@ const RevokeBody = StrictObject({
   reason: Type.Optional(Type.String({ minLength: 1, maxLength: 500, description: 'Why; recorded in the audit event' })),
 }, { description: 'May be empty' });
 
-/** How long the endpoint waits for its own replica to hear the notification before answering anyway. */
-const ECHO_WAIT_MS = 2000;
-
 async function revokePerson(ctx: MutationContext, personId: string): Promise<number> {
   const epoch = await raiseRevocationEpoch(ctx.tx, personId);
   await revokeSessionsOf(ctx.tx, personId);
@@ -36,11 +35,14 @@ async function revokePerson(ctx: MutationContext, personId: string): Promise<num
 
 export function registerRevocationRoutes(
   app: FastifyInstance,
-  deps: { runMutation: RunMutation; epochs: Pick<EpochFeed, 'observed' | 'apply'> },
+  deps: { runMutation: RunMutation; epochs: Pick<EpochFeed, 'apply' | 'propagated'> },
 ): void {
-  const answer = async (personId: string, epoch: number) => {
-    // If the echo does not come back in time this replica's feed turns stale and fails closed anyway.
-    if (!(await deps.epochs.observed(personId, epoch, ECHO_WAIT_MS))) deps.epochs.apply(personId, epoch);
+  const answer = async (request: FastifyRequest, personId: string, epoch: number) => {
+    deps.epochs.apply(personId, epoch);
+    const { waitedOut } = await deps.epochs.propagated(personId, epoch);
+    if (waitedOut.length) {
+      request.log.warn({ personId, epoch, waitedOut }, 'replicas did not acknowledge the revocation; answered after their staleness bound');
+    }
     return { personId, epoch };
   };
 
@@ -61,7 +63,7 @@ export function registerRevocationRoutes(
       await ctx.audit({ action: 'person.revoke', targetKind: 'person', targetId: id, before: { epoch: raised - 1 }, after: { epoch: raised, reason: reason ?? null } });
       return raised;
     });
-    return answer(id, epoch);
+    return answer(request, id, epoch);
   });
 
   app.post('/api/v1/assistants/:id/revoke', {
@@ -85,6 +87,6 @@ export function registerRevocationRoutes(
       });
       return { personId: assistant.personId, epoch: raised };
     });
-    return answer(personId, epoch);
+    return answer(request, personId, epoch);
   });
 }

@@ -1,0 +1,54 @@
+// The access tokens the token service signs (RFC 9068 profile): `typ` at+jwt, one audience, minutes of
+// life, the owner and their revocation epoch. The claim names are the contract with token-verifier.ts.
+import { randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
+import type { SigningKey } from './signing-keys.ts';
+import { ACCESS_TOKEN_TYPE } from './token-verifier.ts';
+import { OAuthError } from './oauth-endpoint.ts';
+
+export interface AccessTokenSigner {
+  /** `iss` of every token. */
+  issuer: string;
+  currentSigningKey(): Promise<SigningKey>;
+}
+
+export interface AccessTokenClaims {
+  /** The assistant (`sub`, and `client_id` as RFC 9068 asks). */
+  subject: string;
+  /** The person who owns the assistant. */
+  owner: string;
+  audience: string;
+  /** The owner's revocation epoch now (`sv`). */
+  epoch: number;
+  scope?: string;
+  ttlSeconds: number;
+  /** The token never lives past this (seconds since the epoch), e.g. the subject token's own expiry. */
+  notAfter?: number;
+}
+
+export interface IssuedAccessToken {
+  token: string;
+  jti: string;
+  expiresIn: number;
+}
+
+export async function signAccessToken(signer: AccessTokenSigner, claims: AccessTokenClaims, nowMs: number): Promise<IssuedAccessToken> {
+  const iat = Math.floor(nowMs / 1000);
+  const exp = Math.min(iat + claims.ttlSeconds, claims.notAfter ?? Number.POSITIVE_INFINITY);
+  if (exp <= iat) throw new OAuthError('invalid_grant', 'the subject token expires too soon to exchange');
+  const key = await signer.currentSigningKey();
+  const jti = randomUUID();
+  const payload: Record<string, unknown> = { owner: claims.owner, sv: claims.epoch, client_id: claims.subject };
+  if (claims.scope !== undefined) payload.scope = claims.scope;
+  const token = await new SignJWT(payload)
+    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: ACCESS_TOKEN_TYPE })
+    .setIssuer(signer.issuer)
+    .setSubject(claims.subject)
+    .setAudience(claims.audience)
+    .setIssuedAt(iat)
+    .setNotBefore(iat)
+    .setExpirationTime(exp)
+    .setJti(jti)
+    .sign(key.privateKey);
+  return { token, jti, expiresIn: exp - iat };
+}
