@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { Type } from 'typebox';
 import type { FastifyInstance, onRequestHookHandler } from 'fastify';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { serviceAccountNameOf } from '../core/index.ts';
 
 export const DEV_WORKLOAD_PATH = '/dev-workload';
@@ -52,7 +52,7 @@ export async function createDevWorkloadIssuer(options: {
       .setSubject(`system:serviceaccount:${request.namespace}:${request.serviceAccount}`)
       .setAudience([request.audience])
       .setIssuedAt(iat).setNotBefore(iat).setExpirationTime(exp).setJti(randomUUID())
-      .sign(privateKey as CryptoKey);
+      .sign(privateKey);
     return { token, expiresAt: new Date(exp * 1000) };
   }
 

@@ -11,7 +11,7 @@ import { apiFixtures, type ApiFixtures } from '../test/support/api-fixtures.ts';
 import { testDatabases } from '../test/support/databases.ts';
 import { startWorkloadIssuer, type TestWorkloadIssuer } from '../test/support/workload-issuer.ts';
 import { freePort } from '../test/support/ports.ts';
-import { createTokenVerifier, TokenVerificationError } from './token-verifier.ts';
+import { createTokenVerifier, type TokenVerificationError } from './token-verifier.ts';
 import { TOKEN_EXCHANGE_GRANT_TYPE, TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_JWT } from './exchange.ts';
 
 const ISSUER = 'http://127.0.0.1:8080';
@@ -72,7 +72,7 @@ describe.each(testDatabases)('token exchange on $name', (target) => {
     expect(response.headers['cache-control']).toBe('no-store');
     expect(response.body).not.toMatch(/\n\s+at\s|node_modules|\.ts:\d+/);
   };
-  const issued = async (response: LightMyRequestResponse) => {
+  const issued = (response: LightMyRequestResponse) => {
     expect(response.statusCode, response.body).toBe(200);
     expect(response.headers['cache-control']).toBe('no-store');
     return response.json<TokenResponse>();
@@ -84,7 +84,7 @@ describe.each(testDatabases)('token exchange on $name', (target) => {
 
   it('an assistant\'s ServiceAccount token is exchanged for a gateway token naming the assistant, its owner and epoch', async () => {
     const before = Math.floor(Date.now() / 1000);
-    const answer = await issued(await exchange(await issuer.tokenFor(alice.assistantId)));
+    const answer = issued(await exchange(await issuer.tokenFor(alice.assistantId)));
     expect(answer).toMatchObject({ issued_token_type: TOKEN_TYPE_ACCESS_TOKEN, token_type: 'Bearer' });
     expect(answer.expires_in).toBeGreaterThan(290);
     expect(answer.expires_in).toBeLessThanOrEqual(300);
@@ -104,29 +104,29 @@ describe.each(testDatabases)('token exchange on $name', (target) => {
 
   it('the audience may be named by resource (RFC 8707) or by the plane\'s short name; the token carries the URI', async () => {
     const subject = await issuer.tokenFor(alice.assistantId);
-    const byResource = await issued(await exchange(subject, { audience: [], resource: GATEWAY }));
+    const byResource = issued(await exchange(subject, { audience: [], resource: GATEWAY }));
     expect(decodeJwt(byResource.access_token).aud).toBe(GATEWAY);
-    const byName = await issued(await exchange(subject, { audience: 'mcp-gateway' }));
+    const byName = issued(await exchange(subject, { audience: 'mcp-gateway' }));
     expect(decodeJwt(byName.access_token).aud).toBe(GATEWAY);
-    const both = await issued(await exchange(subject, { audience: 'mcp-gateway', resource: GATEWAY }));
+    const both = issued(await exchange(subject, { audience: 'mcp-gateway', resource: GATEWAY }));
     expect(decodeJwt(both.access_token).aud).toBe(GATEWAY);
   });
 
   it('an exchanged token never outlives the subject token', async () => {
     const iat = Math.floor(Date.now() / 1000);
-    const answer = await issued(await exchange(await issuer.tokenFor(alice.assistantId, { iat, exp: iat + 90 })));
+    const answer = issued(await exchange(await issuer.tokenFor(alice.assistantId, { iat, exp: iat + 90 })));
     expect(answer.expires_in).toBeLessThanOrEqual(90);
     expect(decodeJwt(answer.access_token).exp).toBeLessThanOrEqual(iat + 90);
   });
 
   it('a gateway token is exchanged down to one granted tool, and only narrows', async () => {
-    const gateway = await issued(await exchange(await issuer.tokenFor(alice.assistantId), { scope: 'tools.list tools.call' }));
+    const gateway = issued(await exchange(await issuer.tokenFor(alice.assistantId), { scope: 'tools.list tools.call' }));
     expect(gateway.scope).toBe('tools.list tools.call');
     const down = (token: string, extra: Record<string, string>) => post('/oauth2/token', {
       grant_type: TOKEN_EXCHANGE_GRANT_TYPE, subject_token: token, subject_token_type: TOKEN_TYPE_ACCESS_TOKEN, ...extra,
     });
     const toolUri = `${GATEWAY}/${tool.name}`;
-    const narrowed = await issued(await down(gateway.access_token, { resource: toolUri, scope: 'tools.call' }));
+    const narrowed = issued(await down(gateway.access_token, { resource: toolUri, scope: 'tools.call' }));
     const claims = decodeJwt(narrowed.access_token);
     expect(claims).toMatchObject({ aud: toolUri, sub: alice.assistantId, owner: alice.personId, scope: 'tools.call' });
     expect(claims.exp).toBeLessThanOrEqual(decodeJwt(gateway.access_token).exp!);
@@ -146,7 +146,7 @@ describe.each(testDatabases)('token exchange on $name', (target) => {
 
     const skill = await f.skill();
     await f.grant({ subject: { kind: 'person', id: nobody.personId }, resource: { kind: 'skill', id: skill.id }, effect: 'allow' });
-    await issued(await exchange(subject, { audience: SKILLS }));
+    issued(await exchange(subject, { audience: SKILLS }));
     expectOAuthError(await exchange(subject, { audience: GATEWAY }), 'invalid_target');
 
     // A deny grant and an expired allow grant hold nothing.
@@ -155,7 +155,7 @@ describe.each(testDatabases)('token exchange on $name', (target) => {
       subject: { kind: 'person', id: nobody.personId }, resource: { kind: 'tool', id: otherTool.id }, effect: 'allow',
       expiresAt: new Date(Date.now() + 1500).toISOString(),
     });
-    await issued(await exchange(subject, { audience: GATEWAY }));
+    issued(await exchange(subject, { audience: GATEWAY }));
     await new Promise((resolve) => setTimeout(resolve, 1600));
     expectOAuthError(await exchange(subject, { audience: GATEWAY }), 'invalid_target');
   });
@@ -165,7 +165,7 @@ describe.each(testDatabases)('token exchange on $name', (target) => {
     const knowledge = await f.knowledge();
     await f.grant({ subject: { kind: 'department', id: department.id }, resource: { kind: 'knowledge', id: knowledge.id }, effect: 'allow' });
     const member = await newPerson({ departmentId: department.id });
-    await issued(await exchange(await issuer.tokenFor(member.assistantId), { audience: KNOWLEDGE }));
+    issued(await exchange(await issuer.tokenFor(member.assistantId), { audience: KNOWLEDGE }));
   });
 
   describe('attacks on the subject token (each refused, nothing issued)', () => {
@@ -232,7 +232,7 @@ describe.each(testDatabases)('token exchange on $name', (target) => {
     it('attack: an OpenCrane token for another audience, or a pairing-shaped token, as the subject', async () => {
       const skill = await f.skill();
       await f.grant({ subject: { kind: 'person', id: alice.personId }, resource: { kind: 'skill', id: skill.id }, effect: 'allow' });
-      const skills = await issued(await exchange(await issuer.tokenFor(alice.assistantId), { audience: SKILLS }));
+      const skills = issued(await exchange(await issuer.tokenFor(alice.assistantId), { audience: SKILLS }));
       const down = await post('/oauth2/token', {
         grant_type: TOKEN_EXCHANGE_GRANT_TYPE, subject_token: skills.access_token, subject_token_type: TOKEN_TYPE_ACCESS_TOKEN,
         resource: `${GATEWAY}/${tool.name}`,
@@ -252,7 +252,7 @@ describe.each(testDatabases)('token exchange on $name', (target) => {
     const carol = await newPerson();
     await f.join(team.id, carol.personId);
     await f.grant({ subject: { kind: 'team', id: team.id }, resource: { kind: 'tool', id: tool.id }, effect: 'allow' });
-    const before = await issued(await exchange(await issuer.tokenFor(carol.assistantId)));
+    const before = issued(await exchange(await issuer.tokenFor(carol.assistantId)));
     const verifier = await verifierFor(GATEWAY);
     await verifier.verify(before.access_token);
 
@@ -263,19 +263,19 @@ describe.each(testDatabases)('token exchange on $name', (target) => {
     expectOAuthError(await exchange(await issuer.tokenFor(carol.assistantId)), 'invalid_grant');
 
     await api({ method: 'PATCH', url: `/api/v1/people/${carol.personId}`, body: { status: 'active' } });
-    const after = await issued(await exchange(await issuer.tokenFor(carol.assistantId)));
+    const after = issued(await exchange(await issuer.tokenFor(carol.assistantId)));
     expect(decodeJwt(after.access_token).sv).toBe(1);
     await expect(verifier.verify(before.access_token)).rejects.toMatchObject({ code: 'ERR_TOKEN_REVOKED' });
   });
 
   it('a revoked person\'s earlier token is refused; a new exchange carries the new epoch', async () => {
-    const answer = await issued(await exchange(await issuer.tokenFor(alice.assistantId)));
+    const answer = issued(await exchange(await issuer.tokenFor(alice.assistantId)));
     const epoch = decodeJwt(answer.access_token).sv as number;
     const revoked = await api({ method: 'POST', url: `/api/v1/people/${alice.personId}/revoke`, body: {} });
     expect(revoked.statusCode, revoked.body).toBe(200);
     const verifier = await verifierFor(GATEWAY);
     await expect(verifier.verify(answer.access_token)).rejects.toMatchObject({ code: 'ERR_TOKEN_REVOKED' });
-    const fresh = await issued(await exchange(await issuer.tokenFor(alice.assistantId)));
+    const fresh = issued(await exchange(await issuer.tokenFor(alice.assistantId)));
     expect(decodeJwt(fresh.access_token).sv).toBe(epoch + 1);
     await verifier.verify(fresh.access_token);
   });
@@ -326,7 +326,7 @@ describe.each(testDatabases)('token exchange on $name', (target) => {
     const introspect = (token: string, authorization = basic()) => post('/oauth2/introspect', { token }, { authorization });
 
     it('an authenticated client learns the claims of an active token for its audience', async () => {
-      const answer = await issued(await exchange(await issuer.tokenFor(alice.assistantId)));
+      const answer = issued(await exchange(await issuer.tokenFor(alice.assistantId)));
       const response = await introspect(answer.access_token);
       expect(response.statusCode, response.body).toBe(200);
       const claims = decodeJwt(answer.access_token);
@@ -341,16 +341,16 @@ describe.each(testDatabases)('token exchange on $name', (target) => {
     it('tokens for other audiences, revoked tokens and garbage are inactive, with nothing else said', async () => {
       const skill = await f.skill();
       await f.grant({ subject: { kind: 'person', id: alice.personId }, resource: { kind: 'skill', id: skill.id }, effect: 'allow' });
-      const skills = await issued(await exchange(await issuer.tokenFor(alice.assistantId), { audience: SKILLS }));
+      const skills = issued(await exchange(await issuer.tokenFor(alice.assistantId), { audience: SKILLS }));
       expect((await introspect(skills.access_token)).json()).toEqual({ active: false });
       expect((await introspect('garbage')).json()).toEqual({ active: false });
-      const gateway = await issued(await exchange(await issuer.tokenFor(alice.assistantId)));
+      const gateway = issued(await exchange(await issuer.tokenFor(alice.assistantId)));
       await api({ method: 'POST', url: `/api/v1/people/${alice.personId}/revoke`, body: {} });
       expect((await introspect(gateway.access_token)).json()).toEqual({ active: false });
     });
 
     it('a client with a wrong secret, no credentials or a revoked registration is refused with 401', async () => {
-      const token = (await issued(await exchange(await issuer.tokenFor(alice.assistantId)))).access_token;
+      const token = (issued(await exchange(await issuer.tokenFor(alice.assistantId)))).access_token;
       for (const authorization of [`Basic ${Buffer.from(`${client.id}:occs_${'A'.repeat(43)}`).toString('base64')}`, 'Bearer x', '']) {
         const response = await introspect(token, authorization);
         expectOAuthError(response, 'invalid_client', 401);

@@ -121,8 +121,8 @@ export function createTokenService(deps: TokenServiceDependencies): TokenService
       await keys.currentSigningKey();
       keys.startRotation();
     },
-    async stop() {
-      keys.stopRotation();
+    stop() {
+      return keys.stopRotation();
     },
   };
 }
