@@ -11,6 +11,7 @@
 // BENCH_LOG_LEVEL sets the token service's log level (default info, the production default; the lines
 // go to /dev/null).
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,7 +23,7 @@ import { startWorkloadIssuer } from '../test/support/workload-issuer.ts';
 import { freePort } from '../test/support/ports.ts';
 import { TOKEN_EXCHANGE_GRANT_TYPE, TOKEN_TYPE_JWT } from '../token-service/exchange.ts';
 import { measureRawJose, measureVerifier } from './jose-limits.ts';
-import { runOpenLoop } from './open-loop.ts';
+import { runOpenLoop, type OpenLoopResult } from './open-loop.ts';
 import { measureRevocationPropagation } from './revocation-propagation.ts';
 import { fmt, fmtInt, summarise } from './stats.ts';
 import { chooseDatabaseTarget } from './token-databases.ts';
@@ -41,69 +42,6 @@ const PROPAGATION_ROUNDS = 100;
 const FORM = 'application/x-www-form-urlencoded';
 
 const TARGETS = { ratio: 0.6, p99AtRateMs: 5, warmPerSecond: 200_000, propagationP99Ms: 100 };
-
-interface Usage { cpuMicros: number; active: number; idle: number; at: number; delayMs: { p99: number; max: number } }
-
-interface TokenServer {
-  url: string;
-  assistants: SeededAssistant[];
-  seedMs: number;
-  usage(): Promise<Usage>;
-  stop(): Promise<void>;
-}
-
-async function startTokenServer(env: Record<string, string>): Promise<TokenServer> {
-  const script = fileURLToPath(new URL('./token-server.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--trace-gc', '--import', 'tsx', script], {
-    env: { PATH: process.env.PATH ?? '', ...(process.env.HOME ? { HOME: process.env.HOME } : {}), ...env },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const usageWaiters: ((usage: Usage) => void)[] = [];
-  const ready = new Promise<Extract<TokenServerMessage, { kind: 'ready' }>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the token server did not start within 120 s')), 120_000);
-    void exited.then((code) => reject(new Error(`the token server exited with code ${code} before it was ready`)));
-    child.on('message', (message: TokenServerMessage) => {
-      if (message.kind === 'ready') {
-        clearTimeout(timer);
-        resolve(message);
-      } else {
-        usageWaiters.shift()?.({
-          cpuMicros: message.cpu.user + message.cpu.system, active: message.elu.active, idle: message.elu.idle, at: performance.now(),
-          delayMs: message.delayMs,
-        });
-      }
-    });
-  });
-  const command = (c: TokenServerCommand) => child.send(c);
-  try {
-    const { assistants, seedMs } = await ready;
-    return {
-      url: `http://127.0.0.1:${env.PORT}`, assistants, seedMs,
-      usage: () => new Promise((resolve) => {
-        usageWaiters.push(resolve);
-        command({ kind: 'usage' });
-      }),
-      async stop() {
-        if (child.connected) command({ kind: 'stop' });
-        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        await exited;
-        clearTimeout(timer);
-      },
-    };
-  } catch (err) {
-    child.kill('SIGKILL');
-    throw err;
-  }
-}
-
-/** CPU cores used and event-loop utilisation between two usage readings. */
-function busy(from: Usage, to: Usage) {
-  return {
-    cores: (to.cpuMicros - from.cpuMicros) / 1000 / (to.at - from.at),
-    eventLoop: (to.active - from.active) / ((to.active + to.idle) - (from.active + from.idle)),
-  };
-}
 
 interface LoadFigures {
   perSecond: number;
@@ -159,8 +97,7 @@ async function main(): Promise<void> {
       OPENCRANE_WORKLOAD_ISSUER: issuer.url, BENCH_PEOPLE: String(PEOPLE), ...(database.url ? { DATABASE_URL: database.url } : {}),
     });
     let load: {
-      closed: LoadFigures; serverBusy: ReturnType<typeof busy>; generatorCores: number;
-      paced: Awaited<ReturnType<typeof runOpenLoop>>; burst: LoadFigures & { correctedP99: number };
+      closed: LoadFigures & { window: Window }; paced: OpenLoopResult & { window: Window }; burst: LoadFigures & { correctedP99: number };
       rawSequential: number; rawConcurrent: number;
     };
     try {
@@ -194,19 +131,13 @@ async function main(): Promise<void> {
         },
       };
       await cannon({ ...base, duration: WARM_UP_SECONDS });
-      const serverBefore = await server.usage();
-      const generatorBefore = { cpu: process.cpuUsage(), at: performance.now() };
-      const closed = await cannon({ ...base, duration: CLOSED_LOOP_SECONDS });
-      const serverAfter = await server.usage();
-      const generatorCpu = process.cpuUsage(generatorBefore.cpu);
-      const generatorCores = (generatorCpu.user + generatorCpu.system) / 1000 / (performance.now() - generatorBefore.at);
-
+      const closed = await measured(server, () => cannon({ ...base, duration: CLOSED_LOOP_SECONDS }));
       const burst = await cannon({ ...base, duration: AUTOCANNON_RATE_SECONDS, overallRate: OPEN_LOOP_RATE });
-      const paced = await runOpenLoop({
+      const paced = await measured(server, () => runOpenLoop({
         url: server.url, path: '/oauth2/token', headers: { 'content-type': FORM }, bodies,
         ratePerSecond: OPEN_LOOP_RATE, durationMs: OPEN_LOOP_MS, maxSockets: CONCURRENCY,
-      });
-      load = { closed, serverBusy: busy(serverBefore, serverAfter), generatorCores, paced, burst, rawSequential, rawConcurrent };
+      }));
+      load = { closed, paced, burst, rawSequential, rawConcurrent };
     } finally {
       await server.stop();
     }
@@ -256,9 +187,16 @@ async function main(): Promise<void> {
     loadRow(`${fmtInt(OPEN_LOOP_RATE)}/s evenly paced, timed from when due`, paced.achievedPerSecond, pacedFromDue, pacedFailures);
     loadRow(`autocannon overallRate ${fmtInt(OPEN_LOOP_RATE)}, ${AUTOCANNON_RATE_SECONDS} s (per-second bursts)`, burst.perSecond, burst.latency, burst.failures);
     out();
-    out(`- During the closed loop the token service process used ${fmt(load.serverBusy.cores, 2)} cores of CPU with its event loop ` +
-      `${fmt(load.serverBusy.eventLoop * 100, 0)} % busy; the load generator used ${fmt(load.generatorCores, 2)} cores. ` +
-      `Both share the machine's ${os.cpus().length} cores.`);
+    out();
+    out('Where the CPU went (the machine has ' + String(os.cpus().length) + ' cores):');
+    out();
+    out('| load | token service, cores | its event loop busy | its loop delay p99 / max ms | load generator, cores | everything else, cores |');
+    out('|---|---:|---:|---:|---:|---:|');
+    const cpuRow = (name: string, w: Window) => out(`| ${name} | ${fmt(w.serverCores, 2)} | ${fmt(w.serverLoopBusy * 100, 0)} % | ` +
+      `${ms(w.serverDelayMs.p99)} / ${ms(w.serverDelayMs.max)} | ${fmt(w.generatorCores, 2)} | ${w.otherCores === undefined ? 'n/a' : fmt(w.otherCores, 2)} |`);
+    cpuRow(`closed loop, ${CONCURRENCY} connections`, load.closed.window);
+    cpuRow(`${fmtInt(OPEN_LOOP_RATE)}/s evenly paced`, load.paced.window);
+    out();
     out(`- Raw jose in this process: ${fmtInt(load.rawSequential)}/s one at a time, ${fmtInt(load.rawConcurrent)}/s with ${CONCURRENCY} in flight ` +
       `(Node's WebCrypto signs and verifies on the libuv threadpool, so concurrent calls spread over the cores). ` +
       `Exchanges ÷ the concurrent figure: ${fmt((closed.perSecond / load.rawConcurrent) * 100, 0)} %.`);

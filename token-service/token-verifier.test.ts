@@ -80,7 +80,7 @@ describe('token verifier', () => {
     const iat = nowSeconds();
     const result = await verifierWith().verify(await accessToken({ jti, iat, exp: iat + 120, aud: SKILLS, scope: 'tools:read' }));
     expect(result).toEqual({
-      subject: ASSISTANT, owner: OWNER, audience: SKILLS, scope: 'tools:read', jti, expiresAt: new Date((iat + 120) * 1000), epoch: 3,
+      subject: ASSISTANT, owner: OWNER, audience: SKILLS, scope: 'tools:read', jti, issuedAt: new Date(iat * 1000), expiresAt: new Date((iat + 120) * 1000), epoch: 3,
     });
   });
 
@@ -111,6 +111,15 @@ describe('token verifier', () => {
 
   it('attack: a token for another audience is refused', async () => {
     expect(await refusal(verifierWith().verify(await accessToken({ aud: 'opencrane:knowledge' })))).toBe('ERR_TOKEN_AUDIENCE');
+  });
+
+  it('an audience function accepts a family of audiences (every tool behind the gateway) and nothing else', async () => {
+    const verifier = verifierWith({ audience: (aud) => aud.startsWith(`${GATEWAY}/`) });
+    expect((await verifier.verify(await accessToken({ aud: `${GATEWAY}/github` }))).audience).toBe(`${GATEWAY}/github`);
+    for (const aud of [GATEWAY, SKILLS, 'https://evil.example.com/mcp/github']) {
+      expect(await refusal(verifier.verify(await accessToken({ aud }))), aud).toBe('ERR_TOKEN_AUDIENCE');
+    }
+    expect(await refusal(verifier.verify(await accessToken({ aud: [`${GATEWAY}/a`, `${GATEWAY}/b`] })))).toBe('ERR_TOKEN_AUDIENCE');
   });
 
   it('attack: a token naming multiple audiences is refused, even when all are accepted here', async () => {
