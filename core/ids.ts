@@ -18,6 +18,7 @@ export const ID_PREFIX = {
   deviceAuthorization: 'dva',
   pairingLink: 'pair',
   oauthClient: 'occ',
+  toolCredential: 'tcr',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIX;

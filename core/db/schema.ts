@@ -67,15 +67,52 @@ export const teamMembers = pgTable('team_members', {
   index('team_members_person_idx').on(t.personId),
 ]);
 
+/** How the MCP gateway authenticates to a tool's upstream server; the secret part lives in `tool_credentials`. */
+export const toolAuthKind = pgEnum('tool_auth_kind', [
+  'none', 'bearer', 'header', 'client_credentials', 'per_person', 'token_exchange',
+]);
+
+/** The non-secret half of a tool's upstream authentication (header name, token endpoint, client id, scope, audience). */
+export interface ToolAuthConfig {
+  headerName?: string;
+  tokenUrl?: string;
+  clientId?: string;
+  scope?: string;
+  audience?: string;
+  resource?: string;
+}
+
 export const tools = pgTable('tools', {
   id: text('id').primaryKey(),
   name: text('name').notNull(),
   description: text('description'),
   url: text('url').notNull(),
   transport: toolTransport('transport').notNull().default('streamable-http'),
+  authKind: toolAuthKind('auth_kind').notNull().default('none'),
+  authConfig: jsonb('auth_config').$type<ToolAuthConfig>().notNull().default({}),
+  /** Calls per person per minute through the gateway; null takes the gateway's default. */
+  rateLimitPerMinute: integer('rate_limit_per_minute'),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 }, (t) => [uniqueIndex('tools_name_key').on(t.name)]);
+
+/**
+ * A tool's upstream secrets, sealed (AES-256-GCM envelope under the key-encryption key, the row id as
+ * context) and versioned: each write adds a version, the newest is used, none is ever read back
+ * through the API. `personId` set: that person's own credential (auth kind `per_person`).
+ */
+export const toolCredentials = pgTable('tool_credentials', {
+  id: text('id').primaryKey(),
+  toolId: text('tool_id').notNull().references(() => tools.id, { onDelete: 'cascade' }),
+  personId: text('person_id').references(() => people.id, { onDelete: 'cascade' }),
+  version: integer('version').notNull(),
+  sealed: text('sealed').notNull(),
+  createdBy: text('created_by').notNull(),
+  createdAt: createdAt(),
+}, (t) => [
+  uniqueIndex('tool_credentials_version_key').on(t.toolId, sql`coalesce(${t.personId}, '')`, t.version),
+  index('tool_credentials_person_idx').on(t.personId),
+]);
 
 export const skills = pgTable('skills', {
   id: text('id').primaryKey(),
