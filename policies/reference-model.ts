@@ -5,6 +5,8 @@ import type { Action, DecisionInput, PolicyGrant, ResourceKind } from './types.t
 const KIND_OF_ACTION: Record<Action, ResourceKind> = {
   'tools.list': 'tool',
   'tools.call': 'tool',
+  'resources.read': 'tool',
+  'prompts.get': 'tool',
   'skills.read': 'skill',
   'knowledge.read': 'knowledge',
 };

@@ -1,7 +1,11 @@
 // The policy engine's contract: what goes into a decision and what comes out.
 // The REST API, the MCP gateway and the token service all build a DecisionInput and call decide().
 
-export const ACTIONS = ['tools.list', 'tools.call', 'skills.read', 'knowledge.read'] as const;
+/**
+ * `tools.*`, `resources.read` and `prompts.get` are about one tool (MCP) server: for the last two the
+ * `toolName` is the resource URI or the prompt name, matched by the same patterns as tool names.
+ */
+export const ACTIONS = ['tools.list', 'tools.call', 'resources.read', 'prompts.get', 'skills.read', 'knowledge.read'] as const;
 export type Action = (typeof ACTIONS)[number];
 
 export const RESOURCE_KINDS = ['tool', 'skill', 'knowledge'] as const;
@@ -35,7 +39,8 @@ export interface DecisionInput {
   subject: DecisionSubject;
   assistant?: { id: string } | null;
   action: Action;
-  resource: { kind: ResourceKind; id: string; toolName?: string; arguments?: unknown };
+  /** `server` is the tool server's name, so that custom rules can name it (its id is opaque). */
+  resource: { kind: ResourceKind; id: string; server?: string; toolName?: string; arguments?: unknown };
   context: { now: number; instance?: string };
   /** The candidate grants for this subject and resource, taken from the in-memory indexes. */
   grants: PolicyGrant[];

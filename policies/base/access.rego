@@ -11,6 +11,8 @@ package opencrane.access
 resource_kind_of_action := {
 	"tools.list": "tool",
 	"tools.call": "tool",
+	"resources.read": "tool",
+	"prompts.get": "tool",
 	"skills.read": "skill",
 	"knowledge.read": "knowledge",
 }

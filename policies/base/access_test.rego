@@ -169,6 +169,14 @@ cases := {
 		"input": whole_server("tools.list", [team_list_allow, grant("g8", "team", "sre", "tool", "github", null, "deny", null)]),
 		"want": {"allow": false, "grants": ["g8"], "reasons": ["denied by grant g8 (team sre) on tool github for every tool"]},
 	},
+	"a resource read is matched by its URI like a tool name": {
+		"input": object.union(tool_call("docs://handbook/intro", [grant("g9", "team", "platform", "tool", "github", "docs://*", "allow", null)]), {"action": "resources.read"}),
+		"want": {"allow": true, "grants": ["g9"], "reasons": ["grant g9 (team platform) allows resources.read on tool github for docs://*"]},
+	},
+	"a prompt outside every pattern is denied by default": {
+		"input": object.union(tool_call("release_notes", [team_list_allow]), {"action": "prompts.get"}),
+		"want": {"allow": false, "grants": [], "reasons": ["deny by default: no grant allows prompts.get on tool github for release_notes"]},
+	},
 	"no allow on the whole server denies by default": {
 		"input": whole_server("tools.list", []),
 		"want": {"allow": false, "grants": [], "reasons": ["deny by default: no grant allows tools.list on tool github"]},

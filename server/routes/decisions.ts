@@ -2,12 +2,13 @@
 import { Type } from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import { repositories, type AccessQuestion, type AccessService, type Db } from '../../core/index.ts';
+import { ACTIONS } from '../../policies/index.ts';
 import type { PolicyGrant } from '../../policies/types.ts';
 import { ALL_ROLES } from '../auth/auth-plugin.ts';
 import { errorResponses, Id, Nullable, StrictObject } from '../schemas/common.ts';
 import { ToolPattern } from './grants.ts';
 
-const Action = Type.Union(['tools.list', 'tools.call', 'skills.read', 'knowledge.read'].map((a) => Type.Literal(a)));
+const Action = Type.Union(ACTIONS.map((a) => Type.Literal(a)));
 const ResourceKind = Type.Union([Type.Literal('tool'), Type.Literal('skill'), Type.Literal('knowledge')]);
 
 const DecisionRequest = StrictObject({

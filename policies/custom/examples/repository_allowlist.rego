@@ -13,7 +13,7 @@ guarded_tools := {"create_issue", "create_pull_request", "push_files"}
 guarded_call if {
 	input.action == "tools.call"
 	input.resource.kind == "tool"
-	input.resource.id == "github"
+	input.resource.server == "github"
 	input.resource.toolName in guarded_tools
 }
 

@@ -15,7 +15,7 @@ github_writer := {
 call(tool_name, arguments) := {
 	"subject": {"personId": "alice", "status": "active", "teams": ["web"], "departmentId": "eng"},
 	"action": "tools.call",
-	"resource": {"kind": "tool", "id": "github", "toolName": tool_name, "arguments": arguments},
+	"resource": {"kind": "tool", "id": "github", "server": "github", "toolName": tool_name, "arguments": arguments},
 	"context": {"now": 1000},
 	"grants": [github_writer],
 }
@@ -54,7 +54,7 @@ test_a_read_only_tool_is_not_guarded if {
 }
 
 test_another_tool_server_is_not_guarded if {
-	request := json.patch(call("create_issue", {"repository": "evil/fork"}), [{"op": "replace", "path": "/resource/id", "value": "gitlab"}])
+	request := json.patch(call("create_issue", {"repository": "evil/fork"}), [{"op": "replace", "path": "/resource/server", "value": "gitlab"}])
 	decision := access.decision with input as request
 	count(rule_messages(decision)) == 0
 }
