@@ -144,8 +144,8 @@ describe.each(testDatabases)('bad input on $name', (target) => {
       expect((await api({ method: 'POST', url: '/api/v1/decisions', body: decisionBody({ arguments: ok }) })).statusCode).toBe(200);
     });
 
-    it('a decision tool name over 128 characters or with odd characters is a 400', async () => {
-      await refused({ method: 'POST', url: '/api/v1/decisions', body: decisionBody({ toolName: 't'.repeat(129) }) }, 400);
+    it('a decision tool name over 256 characters or with odd characters is a 400', async () => {
+      await refused({ method: 'POST', url: '/api/v1/decisions', body: decisionBody({ toolName: 't'.repeat(257) }) }, 400);
       await refused({ method: 'POST', url: '/api/v1/decisions', body: decisionBody({ toolName: 'list issues; rm -rf' }) }, 400);
     });
 

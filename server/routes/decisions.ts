@@ -18,7 +18,7 @@ const DecisionRequest = StrictObject({
   resource: StrictObject({
     kind: ResourceKind,
     id: Type.String({ maxLength: 40, pattern: '^[a-z]+_[0-9A-HJKMNP-TV-Z]{26}$' }),
-    toolName: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.-]+$' })),
+    toolName: Type.Optional(Type.String({ minLength: 1, maxLength: 256, pattern: '^[A-Za-z0-9_.:/@+~-]+$' })),
     arguments: Type.Optional(Type.Record(Type.String({ maxLength: 128 }), Type.Unknown(), { maxProperties: 64 })),
   }),
 });

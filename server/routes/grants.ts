@@ -12,8 +12,8 @@ import {
 import type { RunMutation } from '../services/mutations.ts';
 
 export const ToolPattern = Type.String({
-  minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.*-]+$',
-  description: 'MCP tool names inside the server this grant covers; `*` matches any characters (`list_*`, `*`)',
+  minLength: 1, maxLength: 256, pattern: '^[A-Za-z0-9_.*:/@+~-]+$',
+  description: 'MCP tool names (or resource URIs, prompt names) inside the server this grant covers; `*` matches any characters (`list_*`, `docs://*`, `*`)',
 });
 
 const SubjectRef = Type.Union([
