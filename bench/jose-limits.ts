@@ -43,16 +43,14 @@ export interface RawJoseOptions {
   workloadJwks: JSONWebKeySet;
   workloadIssuer: string;
   workloadAudience: string;
-  durationMs: number;
-  concurrency: number;
 }
 
-/** One exchange's unavoidable cryptography, as the token service does it, with nothing around it: ops/s. */
-export async function measureRawJose(options: RawJoseOptions): Promise<number> {
+/** One exchange's unavoidable cryptography, as the token service does it, with nothing around it. */
+async function rawExchangeStep(options: RawJoseOptions): Promise<(i: number) => Promise<string>> {
   const keys = createLocalJWKSet(options.workloadJwks);
   const signing = await newSigningKey();
   const tokens = options.subjectTokens;
-  return rate(async (i) => {
+  return async (i) => {
     const { payload } = await jwtVerify(tokens[i % tokens.length]!, keys, {
       algorithms: ['RS256', 'ES256'], issuer: options.workloadIssuer, audience: options.workloadAudience, clockTolerance: 5,
       requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat'],
@@ -63,7 +61,31 @@ export async function measureRawJose(options: RawJoseOptions): Promise<number> {
       .setIssuer('http://127.0.0.1').setSubject(String(payload.sub)).setAudience('http://127.0.0.1/mcp')
       .setIssuedAt(iat).setNotBefore(iat).setExpirationTime(iat + 300).setJti(randomUUID())
       .sign(signing.privateKey);
-  }, { durationMs: options.durationMs, concurrency: options.concurrency });
+  };
+}
+
+/** As many raw exchanges as `concurrency` loops manage in `durationMs`: ops/s. */
+export async function measureRawJose(options: RawJoseOptions & { durationMs: number; concurrency: number }): Promise<number> {
+  return rate(await rawExchangeStep(options), { durationMs: options.durationMs, concurrency: options.concurrency });
+}
+
+/** Raw exchanges started at an even `ratePerSecond` for `durationMs`, however long each takes (to see what the rate costs). */
+export async function paceRawJose(options: RawJoseOptions & { durationMs: number; ratePerSecond: number }): Promise<void> {
+  const step = await rawExchangeStep(options);
+  const total = Math.round((options.ratePerSecond * options.durationMs) / 1000);
+  const intervalMs = 1000 / options.ratePerSecond;
+  const running: Promise<unknown>[] = [];
+  const start = performance.now();
+  await new Promise<void>((resolve) => {
+    let next = 0;
+    const tick = () => {
+      for (; next < total && start + next * intervalMs <= performance.now(); next++) running.push(step(next));
+      if (next >= total) resolve();
+      else setTimeout(tick, Math.max(0, start + next * intervalMs - performance.now()));
+    };
+    tick();
+  });
+  await Promise.all(running);
 }
 
 export interface VerifierFigures {

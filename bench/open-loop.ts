@@ -2,9 +2,13 @@
 // `overallRate` is a per-connection budget per second: each connection sends its share back to back at
 // the start of every second and then waits, so the server sees bursts at full concurrency, not a rate.
 // This sends request i at start + i / rate on a keep-alive pool and times each one both from when it was
-// written and from when it was due, so a stall shows up in the figures instead of delaying the senders.
+// written and from when it was due. With sockets to spare, a stall of the server does not delay the
+// writes, so it shows up in the figures from the write; the figures from when due add this sender's own
+// lateness (setTimeout fires on whole milliseconds, and this process pauses too).
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
+
+const REQUEST_TIMEOUT_MS = 10_000;
 
 export interface OpenLoopOptions {
   url: string;
@@ -13,7 +17,7 @@ export interface OpenLoopOptions {
   bodies: string[];
   ratePerSecond: number;
   durationMs: number;
-  /** Sockets in the pool; a request beyond them waits in the pool, and its wait counts from when it was due. */
+  /** Sockets in the pool; a request beyond them waits for one, and only the figures from when it was due count that wait. */
   maxSockets: number;
 }
 
@@ -26,6 +30,8 @@ export interface OpenLoopResult {
   latencyMs: number[];
   /** From when the request was due to the end of the answer, ms, for every 2xx. */
   fromDueMs: number[];
+  /** From when the request was due to its write: this sender's own lateness (timer granularity, its own pauses). */
+  lateMs: number[];
   /** Requests answered per second over the whole run, last answer included. */
   achievedPerSecond: number;
 }
@@ -35,7 +41,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
   const agent = new http.Agent({ keepAlive: true, maxSockets: options.maxSockets });
   const total = Math.round((options.ratePerSecond * options.durationMs) / 1000);
   const intervalMs = 1000 / options.ratePerSecond;
-  const result: OpenLoopResult = { sent: 0, ok: 0, failures: new Map(), latencyMs: [], fromDueMs: [], achievedPerSecond: 0 };
+  const result: OpenLoopResult = { sent: 0, ok: 0, failures: new Map(), latencyMs: [], fromDueMs: [], lateMs: [], achievedPerSecond: 0 };
   const fail = (what: string) => result.failures.set(what, (result.failures.get(what) ?? 0) + 1);
   const inFlight = new Set<Promise<void>>();
 
@@ -55,6 +61,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
             result.ok++;
             result.latencyMs.push(end - written);
             result.fromDueMs.push(end - due);
+            result.lateMs.push(written - due);
           } else {
             fail(`HTTP ${status}`);
           }
@@ -62,6 +69,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
         });
       });
       request.on('socket', () => { written = performance.now(); });
+      request.setTimeout(REQUEST_TIMEOUT_MS, () => request.destroy(new Error('no answer within 10 s')));
       request.on('error', (err) => {
         fail(err.message);
         resolve();

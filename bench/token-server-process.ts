@@ -38,7 +38,8 @@ export async function startTokenServer(env: Record<string, string>): Promise<Tok
       } else {
         usageWaiters.shift()?.({
           cpuMicros: message.cpu.user + message.cpu.system, loopActive: message.elu.active, loopIdle: message.elu.idle,
-          at: performance.now(), delayMs: message.delayMs,
+          at: performance.now(), delayMs: message.delayMs, gc: message.gc,
+          handlingMs: message.handlingMs,
         });
       }
     });

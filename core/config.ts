@@ -63,6 +63,17 @@ const EnvSchema = Type.Object({
   OPENCRANE_WORKLOAD_AUDIENCE: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
   /** The Kubernetes namespace assistants run in; a ServiceAccount elsewhere maps to no assistant. */
   OPENCRANE_ASSISTANT_NAMESPACE: Type.String({ pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63, default: 'opencrane' }),
+  /** The MCP gateway's limits: request and response sizes, upstream timeouts, the default rate limit. */
+  OPENCRANE_MCP_MAX_REQUEST_BYTES: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 1024 * 1024 }),
+  OPENCRANE_MCP_MAX_RESPONSE_BYTES: Type.Integer({ minimum: 1024, maximum: 512 * 1024 * 1024, default: 16 * 1024 * 1024 }),
+  OPENCRANE_MCP_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 5000 }),
+  OPENCRANE_MCP_RESPONSE_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 60_000 }),
+  OPENCRANE_MCP_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 120 }),
+  /** Whether audit rows keep tool-call arguments: `none` (default) or `redacted` (values of secret-looking keys masked). */
+  OPENCRANE_MCP_AUDIT_ARGUMENTS: Type.Union([Type.Literal('none'), Type.Literal('redacted')], { default: 'none' }),
+  /** Extra Host names and Origins the gateway accepts, comma-separated, beside PUBLIC_URL's. */
+  OPENCRANE_MCP_ALLOWED_HOSTS: Type.String({ maxLength: 2000, default: '' }),
+  OPENCRANE_MCP_ALLOWED_ORIGINS: Type.String({ maxLength: 2000, default: '' }),
 });
 
 export interface Config {
@@ -101,6 +112,18 @@ export interface Config {
     jwksMaxAgeSeconds: number;
     rotationMs: number;
     audiences: { mcpGateway: string; skills: string; knowledge: string };
+  };
+  gateway: {
+    maxRequestBytes: number;
+    maxResponseBytes: number;
+    connectTimeoutMs: number;
+    responseTimeoutMs: number;
+    rateLimitPerMinute: number;
+    auditArguments: 'none' | 'redacted';
+    /** Host names (without port) the gateway answers to. */
+    allowedHosts: string[];
+    /** Origins a browser-borne request may come from. */
+    allowedOrigins: string[];
   };
   workload: {
     /** Absent: the development workload issuer runs in-process (refused in production). */
@@ -192,6 +215,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         skills: settings.OPENCRANE_SKILLS_URL ?? `${publicUrl}/skills`,
         knowledge: settings.OPENCRANE_KNOWLEDGE_URL ?? `${publicUrl}/knowledge`,
       },
+    },
+    gateway: {
+      maxRequestBytes: settings.OPENCRANE_MCP_MAX_REQUEST_BYTES,
+      maxResponseBytes: settings.OPENCRANE_MCP_MAX_RESPONSE_BYTES,
+      connectTimeoutMs: settings.OPENCRANE_MCP_CONNECT_TIMEOUT_MS,
+      responseTimeoutMs: settings.OPENCRANE_MCP_RESPONSE_TIMEOUT_MS,
+      rateLimitPerMinute: settings.OPENCRANE_MCP_RATE_LIMIT_PER_MINUTE,
+      auditArguments: settings.OPENCRANE_MCP_AUDIT_ARGUMENTS,
+      allowedHosts: [...new Set([
+        new URL(settings.OPENCRANE_MCP_GATEWAY_URL ?? publicUrl).hostname, new URL(publicUrl).hostname,
+        ...list(settings.OPENCRANE_MCP_ALLOWED_HOSTS).map((h) => h.toLowerCase()),
+      ])],
+      allowedOrigins: [...new Set([
+        new URL(settings.OPENCRANE_MCP_GATEWAY_URL ?? publicUrl).origin, new URL(publicUrl).origin,
+        ...list(settings.OPENCRANE_MCP_ALLOWED_ORIGINS),
+      ])],
     },
     workload: {
       issuer: settings.OPENCRANE_WORKLOAD_ISSUER?.replace(/\/$/, ''),

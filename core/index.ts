@@ -4,7 +4,7 @@ export { loadConfig, ConfigError, type Config } from './config.ts';
 export { AppError, isAppError, notFound, conflict, validation, type ErrorCode, type ErrorDetail } from './errors.ts';
 export { createLogger, loggerOptions, REDACT_PATHS, type Logger } from './logger.ts';
 export { newId, idPattern, ID_PREFIX, type IdKind } from './ids.ts';
-export { openDatabase, notify, MIGRATIONS_FOLDER, type Database, type Db, type OpenDatabaseOptions } from './db/database.ts';
+export { openDatabase, notify, MIGRATIONS_FOLDER, type Database, type Db, type OpenDatabaseOptions, type Unlisten } from './db/database.ts';
 export * as schema from './db/schema.ts';
 export {
   createStore, repositories, type Store, type Department, type Team, type Person, type Tool, type Skill,

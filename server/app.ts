@@ -24,7 +24,9 @@ import { GrantView, registerGrantRoutes } from './routes/grants.ts';
 import { MembershipView, registerMembershipRoutes } from './routes/memberships.ts';
 import { KnowledgeView, SkillView, ToolView, knowledgeSpec, skillSpec, toolSpec } from './routes/resources.ts';
 import { registerMeRoutes } from './routes/me.ts';
-import { oauthEndpoints, PublishedJwkSchema, type DevWorkloadIssuer, type TokenService } from '../token-service/index.ts';
+import { registerToolCredentialRoutes } from './routes/tool-credentials.ts';
+import type { McpGateway } from '../mcp-gateway/index.ts';
+import { oauthEndpoints, PublishedJwkSchema, type DevWorkloadIssuer, type KeyEncryptor, type TokenService } from '../token-service/index.ts';
 import { createMutationRunner } from './services/mutations.ts';
 import type { DevIdentityProvider } from './identity/dev-identity-provider.ts';
 import type { ProviderMetadata } from './identity/provider-metadata.ts';
@@ -42,8 +44,12 @@ export interface AppDependencies {
   sync: Pick<DirectorySync, 'apply'>;
   epochs: Pick<EpochFeed, 'propagated' | 'apply'>;
   tokens: Pick<TokenService, 'pairing' | 'grants' | 'registerRoutes' | 'registerOAuthRoutes'>;
+  /** Seals tool credentials under the key-encryption key. */
+  encryptor: Pick<KeyEncryptor, 'encrypt'>;
   /** The development workload issuer, when no cluster issuer is configured. */
   devWorkload: DevWorkloadIssuer | null;
+  /** The MCP gateway, mounted under /mcp in the all-in-one process. */
+  gateway: Pick<McpGateway, 'register'>;
   identity: {
     provider: ProviderMetadata;
     client: { id: string; secret: string };
@@ -133,6 +139,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   registerOAuthClientRoutes(app, routeDeps);
   registerRevocationRoutes(app, { runMutation, epochs: deps.epochs });
   registerMeRoutes(app, { ...routeDeps, tokens: deps.tokens, issuer: deps.config.publicUrl });
+  registerToolCredentialRoutes(app, { ...routeDeps, encryptor: deps.encryptor, access: deps.access });
 
   // Identity: the development provider (when no organisation provider is configured), browser sign-in,
   // the people's pages and the CLI's device flow.
@@ -169,6 +176,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   });
   deps.tokens.registerRoutes(app, { otherGrants: deviceGrants.map((g) => g.grantType), deviceAuthorization: true });
   deps.devWorkload?.register(app, { authorizeAdmin: app.authorize('admin') });
+  await deps.gateway.register(app);
   registerDevicePageRoutes(app, {
     store: deps.store, cookieName: sessionCookieName(deps.config.secureCookies), sessionPolicy: deps.config.session,
     developmentIdentityProvider,

@@ -14,6 +14,7 @@ import {
   type DevWorkloadIssuer, type TokenService,
 } from '../token-service/index.ts';
 import { buildApp } from './app.ts';
+import { createMcpGateway, type McpGateway } from '../mcp-gateway/index.ts';
 import { bootstrapAdminToken } from './auth/api-tokens.ts';
 import { acquireDataLock } from './data-lock.ts';
 
@@ -30,6 +31,7 @@ export interface ControlPlane {
   tokens: TokenService;
   /** The development workload issuer, when no cluster issuer is configured. */
   devWorkload: DevWorkloadIssuer | null;
+  gateway: McpGateway;
   /** Path of the admin token file written on first start, or null when tokens already existed. */
   adminTokenFile: string | null;
   close(): Promise<void>;
@@ -76,7 +78,8 @@ export async function createControlPlane({ config, logger, database: given }: Co
   try {
     await database.migrate();
     const store = createStore(database);
-    const encryptor = createLocalKeyEncryptor(await loadKeyEncryptionKey(config));
+    const keyEncryptionKey = await loadKeyEncryptionKey(config);
+    const encryptor = createLocalKeyEncryptor(keyEncryptionKey);
     const engine = await loadPolicyEngine();
     if (!engine.available) logger.error({ reason: engine.unavailableReason }, 'policy engine unavailable: every decision will deny');
     const index = new AccessIndex();
@@ -89,6 +92,7 @@ export async function createControlPlane({ config, logger, database: given }: Co
       service: 'control-plane',
     });
     await epochs.start();
+    const access = createAccessService({ index, engine });
     const devWorkload = config.workload.issuer ? null : await createDevWorkloadIssuer({
       publicUrl: config.publicUrl, namespace: config.workload.namespace, audience: config.workload.audience, production: config.production,
     });
@@ -102,18 +106,22 @@ export async function createControlPlane({ config, logger, database: given }: Co
       logger: logger.child({ component: 'token-service' }),
     });
     await tokens.start();
-    const access = createAccessService({ index, engine });
+    const gateway = createMcpGateway({
+      config, database, db: store.db, access, verifier: tokens.verifier, encryptor, keyEncryptionKey, logger,
+    });
+    await gateway.start();
     const identity = await identityProvider(config, logger);
     const app = await buildApp({
-      config, store, access, index, sync, epochs, tokens, devWorkload, identity, policyLoaded: () => engine.available,
+      config, store, access, index, sync, epochs, tokens, encryptor, devWorkload, gateway, identity, policyLoaded: () => engine.available,
     });
     await app.ready();
     const adminTokenFile = await bootstrapAdminToken(store, config.adminTokenFile);
     return {
-      app, store, database, index, sync, epochs, access, engine, tokens, devWorkload, adminTokenFile,
+      app, store, database, index, sync, epochs, access, engine, tokens, devWorkload, gateway, adminTokenFile,
       async close() {
         await app.close();
         await tokens.stop();
+        await gateway.stop();
         await sync.stop();
         await epochs.stop();
         if (!given) await database.close();

@@ -11,6 +11,11 @@ import { apiClient } from '../test/support/api.ts';
  */
 const COVERED_OPERATIONS: Record<string, string[]> = {
   'api.oauth-clients.test.ts': ['createOAuthClient', 'listOAuthClients', 'getOAuthClient', 'revokeOAuthClient'],
+  'api.tool-credentials.test.ts': [
+    'setToolCredential', 'listToolCredentialVersions', 'deleteToolCredential',
+    'setPersonToolCredential', 'listPersonToolCredentialVersions', 'deletePersonToolCredential',
+    'setMyToolCredential', 'listMyToolCredentialVersions', 'deleteMyToolCredential',
+  ],
   'api.directory.test.ts': [
     ...['Department', 'Team', 'Person', 'Tool', 'Skill', 'KnowledgeCollection', 'Assistant'].flatMap((kind) =>
       [`create${kind}`, `get${kind}`, `update${kind}`, `delete${kind}`]),

@@ -10,7 +10,7 @@ export interface PolicyEvaluator {
 export interface AccessQuestion {
   personId: string;
   action: Action;
-  resource: { kind: ResourceKind; id: string; toolName?: string | undefined; arguments?: unknown };
+  resource: { kind: ResourceKind; id: string; server?: string | undefined; toolName?: string | undefined; arguments?: unknown };
   assistantId?: string | undefined;
 }
 
@@ -31,6 +31,7 @@ export function createAccessService(deps: {
     const subject = deps.index.subject(q.personId);
     const grants = deps.index.candidates(subject, q.resource.kind, q.resource.id);
     const resource: DecisionInput['resource'] = { kind: q.resource.kind, id: q.resource.id };
+    if (q.resource.server !== undefined) resource.server = q.resource.server;
     if (q.resource.toolName !== undefined) resource.toolName = q.resource.toolName;
     if (q.resource.arguments !== undefined) resource.arguments = q.resource.arguments;
     return {

@@ -9,6 +9,7 @@ export type DirectoryChange =
   | { entity: 'grant'; id: string }
   | { entity: 'person'; id: string }
   | { entity: 'assistant'; id: string }
+  | { entity: 'tool'; id: string }
   | { entity: 'subject-deleted'; kind: SubjectKind; id: string }
   | { entity: 'resource-deleted'; kind: ResourceKind; id: string };
 
@@ -39,6 +40,7 @@ export function parseChange(payload: string): DirectoryChange | undefined {
     case 'grant':
     case 'person':
     case 'assistant':
+    case 'tool':
       return { entity: c.entity, id: c.id };
     case 'subject-deleted':
       return typeof c.kind === 'string' && SUBJECTS.has(c.kind)

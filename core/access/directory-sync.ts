@@ -68,6 +68,9 @@ export function createDirectorySync(deps: {
         else index.removeAssistant(change.id);
         return;
       }
+      case 'tool':
+        // Tool records are not part of decisions; the MCP gateway's tool registry follows them.
+        return;
       case 'subject-deleted':
         index.removeSubject(change.kind, change.id);
         return;

@@ -1,0 +1,123 @@
+// An upstream MCP tool server for gateway tests, built with the official MCP TypeScript SDK (v2): one
+// Streamable HTTP endpoint serving session-based clients (2025-06-18, 2025-11-25) and stateless ones
+// (2026-07-28). Its tools cover what a gateway must relay: progress, an elicitation mid-call, a slow
+// answer, a large answer, a failure, and one that echoes the Authorization header it received (so a
+// test can prove the gateway scrubs injected credentials). It records every request's headers.
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { z } from 'zod';
+import {
+  McpServer, WebStandardStreamableHTTPServerTransport, acceptedContent, createMcpHandler, inputRequired, isInitializeRequest, isLegacyRequest,
+} from '@modelcontextprotocol/server';
+import { toNodeHandler } from '@modelcontextprotocol/node';
+
+export interface TestUpstream {
+  url: string;
+  /** Headers of every request received, in order. */
+  received: IncomingHttpHeaders[];
+  /** Closes open sessions and the server. */
+  close(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function buildServer(authorization: () => string | undefined): McpServer {
+  const server = new McpServer({ name: 'test-upstream', version: '1.0.0' });
+  const text = (value: string) => ({ content: [{ type: 'text' as const, text: value }] });
+  server.registerTool('echo', { description: 'Echoes text', inputSchema: z.object({ text: z.string() }) }, ({ text: value }) => text(value));
+  server.registerTool('list_repos', { description: 'Lists repositories', inputSchema: z.object({}) }, () => text('acme/website, acme/handbook'));
+  server.registerTool('create_issue', {
+    description: 'Creates an issue', inputSchema: z.object({ repository: z.string(), title: z.string() }),
+  }, ({ repository, title }) => text(`created "${title}" in ${repository}`));
+  server.registerTool('delete_repository', { description: 'Deletes a repository', inputSchema: z.object({ repository: z.string() }) },
+    ({ repository }) => text(`deleted ${repository}`));
+  server.registerTool('countdown', { description: 'Counts down with progress', inputSchema: z.object({ n: z.number().int().min(1).max(20) }) },
+    async ({ n }, ctx) => {
+      const progressToken = ctx.mcpReq._meta?.progressToken;
+      for (let i = 1; i <= n; i++) {
+        if (progressToken !== undefined) {
+          await ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken, progress: i, total: n, message: `step ${i}` } });
+        }
+        await sleep(10);
+      }
+      return text(`done ${n}`);
+    });
+  const Confirm = z.object({ confirm: z.boolean() });
+  server.registerTool('confirm_delete', { description: 'Asks before deleting', inputSchema: z.object({ path: z.string() }) },
+    ({ path }, ctx) => {
+      const answer = acceptedContent(ctx.mcpReq.inputResponses, 'confirm', Confirm);
+      if (!answer) return inputRequired({ inputRequests: { confirm: inputRequired.elicit({ message: `Delete ${path}?`, requestedSchema: Confirm }) } });
+      return text(answer.confirm ? `deleted ${path}` : 'kept');
+    });
+  server.registerTool('slow', { description: 'Answers after a while', inputSchema: z.object({ ms: z.number().int().min(0).max(60_000) }) },
+    async ({ ms }) => {
+      await sleep(ms);
+      return text(`slept ${ms}`);
+    });
+  server.registerTool('big', { description: 'Answers with many kilobytes', inputSchema: z.object({ kb: z.number().int().min(1).max(100_000) }) },
+    ({ kb }) => text('x'.repeat(kb * 1024)));
+  server.registerTool('fail', { description: 'Always throws', inputSchema: z.object({}) }, () => {
+    throw new Error('the upstream tool failed on purpose');
+  });
+  server.registerTool('whoami', { description: 'Tells which Authorization header it received', inputSchema: z.object({}) },
+    () => text(`you sent: ${authorization() ?? 'nothing'}`));
+  server.registerResource('config', 'config://app', { mimeType: 'text/plain', description: 'App configuration' },
+    (uri) => ({ contents: [{ uri: uri.href, text: 'debug=true' }] }));
+  server.registerResource('secrets', 'secret://vault', { mimeType: 'text/plain', description: 'Not for everyone' },
+    (uri) => ({ contents: [{ uri: uri.href, text: 'hunter2' }] }));
+  server.registerPrompt('review-code', { description: 'Reviews code', argsSchema: z.object({ code: z.string() }) },
+    ({ code }) => ({ messages: [{ role: 'user', content: { type: 'text', text: `Review:\n${code}` } }] }));
+  return server;
+}
+
+export async function startTestUpstream(options: {
+  /** When set, any request without exactly this Authorization header is refused with 401. */
+  requiredAuthorization?: string;
+} = {}): Promise<TestUpstream> {
+  const received: IncomingHttpHeaders[] = [];
+  let current: string | undefined;
+  const factory = () => buildServer(() => current);
+  const modern = createMcpHandler(factory, { legacy: 'reject' });
+  const sessions = new Map<string, WebStandardStreamableHTTPServerTransport>();
+  const jsonError = (status: number, code: number, message: string) =>
+    new Response(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }), { status, headers: { 'content-type': 'application/json' } });
+
+  async function legacy(request: Request): Promise<Response> {
+    const sessionId = request.headers.get('mcp-session-id');
+    if (sessionId) return (await sessions.get(sessionId)?.handleRequest(request)) ?? jsonError(404, -32001, 'Session not found');
+    const body: unknown = request.method === 'POST' ? await request.clone().json().catch(() => undefined) : undefined;
+    if (!isInitializeRequest(body)) return jsonError(400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (id) => { sessions.set(id, transport); },
+      onsessionclosed: (id) => { sessions.delete(id); },
+    });
+    await factory().connect(transport);
+    return transport.handleRequest(request, { parsedBody: body });
+  }
+
+  const handler = toNodeHandler({
+    fetch: async (request: Request) => ((await isLegacyRequest(request)) ? legacy(request) : modern.fetch(request)),
+  });
+  const server: Server = createServer((req, res) => {
+    received.push({ ...req.headers });
+    if (options.requiredAuthorization !== undefined && req.headers.authorization !== options.requiredAuthorization) {
+      res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'unauthorized' }));
+      return;
+    }
+    current = req.headers.authorization;
+    void handler(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    received,
+    async close() {
+      await Promise.all([...sessions.values()].map((t) => t.close().catch(() => undefined)));
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
