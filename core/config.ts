@@ -63,6 +63,11 @@ const EnvSchema = Type.Object({
   OPENCRANE_WORKLOAD_AUDIENCE: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
   /** The Kubernetes namespace assistants run in; a ServiceAccount elsewhere maps to no assistant. */
   OPENCRANE_ASSISTANT_NAMESPACE: Type.String({ pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63, default: 'opencrane' }),
+  /**
+   * The compiled policy to load: a policy.wasm built by `npm run policies:build` with the organisation's
+   * own rules in policies/custom/ (for example mounted from a ConfigMap); the committed one by default.
+   */
+  OPENCRANE_POLICY_WASM: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
   /** The MCP gateway's limits: request and response sizes, upstream timeouts, the default rate limit. */
   OPENCRANE_MCP_MAX_REQUEST_BYTES: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 1024 * 1024 }),
   OPENCRANE_MCP_MAX_RESPONSE_BYTES: Type.Integer({ minimum: 1024, maximum: 512 * 1024 * 1024, default: 16 * 1024 * 1024 }),
@@ -106,6 +111,8 @@ export interface Config {
   session: { idleMs: number; absoluteMs: number };
   keyEncryptionKey: string | undefined;
   keyEncryptionKeyFile: string;
+  /** A compiled policy to load instead of the committed one. */
+  policyWasm: string | undefined;
   tokens: {
     issuer: string;
     maxTtlSeconds: number;
@@ -205,6 +212,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     session: { idleMs: settings.SESSION_IDLE_MINUTES * 60_000, absoluteMs: settings.SESSION_ABSOLUTE_HOURS * 3_600_000 },
     keyEncryptionKey: settings.OPENCRANE_KEY_ENCRYPTION_KEY,
     keyEncryptionKeyFile: path.join(home, 'key-encryption-key'),
+    policyWasm: settings.OPENCRANE_POLICY_WASM === undefined ? undefined : path.resolve(settings.OPENCRANE_POLICY_WASM),
     tokens: {
       issuer: tokenIssuer,
       maxTtlSeconds: settings.OPENCRANE_TOKEN_MAX_TTL_SECONDS,

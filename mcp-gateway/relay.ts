@@ -172,14 +172,14 @@ function relayStream(
     if (options.deadline !== undefined) {
       timer = setTimeout(() => finish('deadline', 'the tool server did not finish its answer in time'), Math.max(0, options.deadline - Date.now()));
     }
-    body.setEncoding('utf8');
-    body.on('data', (chunk: string) => {
-      size += Buffer.byteLength(chunk);
+    const decoder = new TextDecoder();
+    body.on('data', (chunk: Buffer) => {
+      size += chunk.length;
       if (size > options.maxResponseBytes) {
         finish('size', 'the tool server\'s answer is larger than the gateway allows');
         return;
       }
-      parser.feed(chunk);
+      parser.feed(decoder.decode(chunk, { stream: true }));
     });
     body.once('end', () => finish());
     body.once('error', () => finish('upstream', 'the tool server broke off its answer'));

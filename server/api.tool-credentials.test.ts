@@ -46,13 +46,9 @@ describe.each(testDatabases)('tool credentials on $name', (target) => {
   let logLines: string[] = [];
 
   beforeAll(async () => {
-    // Trace logging, captured from the app's own log stream: the leak tests read every line.
-    control = await startTestControlPlane(target, { LOG_LEVEL: 'trace', OPENCRANE_KEY_ENCRYPTION_KEY: KEK.toString('base64') });
-    const stream = (control.plane.app.log as unknown as Record<symbol, { write(chunk: string): boolean }>)[pino.symbols.streamSym]!;
-    stream.write = (chunk: string) => {
-      logLines.push(chunk);
-      return true;
-    };
+    // The process's own logger configuration at trace level, captured: the leak tests read every line.
+    const logger = pino(loggerOptions('trace'), { write: (line: string) => void logLines.push(line) });
+    control = await startTestControlPlane(target, { OPENCRANE_KEY_ENCRYPTION_KEY: KEK.toString('base64') }, { logger });
     const inner = apiClient(control);
     api = async (call: ApiCall) => {
       const response = await inner(call);

@@ -1,11 +1,11 @@
 // The control plane's HTTP application: plugins, shared schemas, and every route, wired to the
 // services it is given. The composition root (main.ts) builds those services.
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import { registerAjvFormats, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { loggerOptions, newId, type AccessService, type AccessIndex, type Config, type Store } from '../core/index.ts';
+import { newId, type AccessService, type AccessIndex, type Config, type Logger, type Store } from '../core/index.ts';
 import { authPlugin, bearerTokenAuthenticator, sessionCookieAuthenticator } from './auth/auth-plugin.ts';
 import cookie from '@fastify/cookie';
 import { sessionCookieName } from './identity/cookies.ts';
@@ -37,6 +37,8 @@ import { registerDevicePageRoutes } from './routes/device-page.ts';
 import type { DirectorySync, EpochFeed } from '../core/index.ts';
 
 export interface AppDependencies {
+  /** The process's logger (redacting secrets): requests log through it too. */
+  logger: Logger;
   config: Pick<Config, 'bodyLimit' | 'logLevel' | 'publicUrl' | 'secureCookies' | 'session' | 'oidc'>;
   store: Store;
   access: AccessService;
@@ -70,7 +72,7 @@ const SHARED_SCHEMAS = [
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
   registerAjvFormats();
   const app = Fastify({
-    logger: loggerOptions(deps.config.logLevel),
+    loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: deps.config.bodyLimit,
     genReqId: () => randomUUID(),
     requestIdHeader: false,

@@ -80,7 +80,7 @@ export async function createControlPlane({ config, logger, database: given }: Co
     const store = createStore(database);
     const keyEncryptionKey = await loadKeyEncryptionKey(config);
     const encryptor = createLocalKeyEncryptor(keyEncryptionKey);
-    const engine = await loadPolicyEngine();
+    const engine = await loadPolicyEngine(config.policyWasm ? { wasm: config.policyWasm } : {});
     if (!engine.available) logger.error({ reason: engine.unavailableReason }, 'policy engine unavailable: every decision will deny');
     const index = new AccessIndex();
     const sync = createDirectorySync({
@@ -112,7 +112,7 @@ export async function createControlPlane({ config, logger, database: given }: Co
     await gateway.start();
     const identity = await identityProvider(config, logger);
     const app = await buildApp({
-      config, store, access, index, sync, epochs, tokens, encryptor, devWorkload, gateway, identity, policyLoaded: () => engine.available,
+      config, logger, store, access, index, sync, epochs, tokens, encryptor, devWorkload, gateway, identity, policyLoaded: () => engine.available,
     });
     await app.ready();
     const adminTokenFile = await bootstrapAdminToken(store, config.adminTokenFile);

@@ -60,7 +60,7 @@ async function readBounded(response: Response): Promise<string | null> {
     return null;
   }
   if (!response.body) return '';
-  const reader = response.body.getReader();
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {

@@ -160,7 +160,11 @@ export const toolSpec: EntitySpec<ToolRow, NewTool, unknown> = {
     rateLimitPerMinute: b.rateLimitPerMinute as number | null | undefined,
   }),
   beforeDelete: cascadeOf('tool'),
-  changesOn: { delete: (t) => [{ entity: 'resource-deleted', kind: 'tool', id: t.id }] },
+  changesOn: {
+    create: (t) => [{ entity: 'tool', id: t.id }],
+    update: (t) => [{ entity: 'tool', id: t.id }],
+    delete: (t) => [{ entity: 'resource-deleted', kind: 'tool', id: t.id }],
+  },
 };
 
 function namedSpec<Row extends Skill | KnowledgeCollection>(

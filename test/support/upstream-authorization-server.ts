@@ -108,7 +108,7 @@ export async function startUpstreamAuthorizationServer(): Promise<UpstreamAuthor
     };
   }, ['subject_token', 'subject_token_type', 'requested_token_type', 'audience', 'resource', 'scope']);
 
-  provider.use(async (ctx, next) => {
+  provider.use(async (ctx: KoaContextWithOIDC, next: () => Promise<void>) => {
     if (ctx.path !== '/token') return next();
     if (delayMs > 0) await sleep(delayMs);
     await next();
