@@ -71,8 +71,10 @@ const SHARED_SCHEMAS = [
 
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
   registerAjvFormats();
+  // Typed as fastify's logger interface so the app's type does not depend on pino's.
+  const loggerInstance: FastifyBaseLogger = deps.logger;
   const app = Fastify({
-    loggerInstance: deps.logger as FastifyBaseLogger,
+    loggerInstance,
     bodyLimit: deps.config.bodyLimit,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
