@@ -18,6 +18,8 @@ export interface RelayOptions {
   deadline: number | undefined;
   /** Rewrites the JSON-RPC response to this request (list filtering). */
   transform?: ((message: Record<string, unknown>) => Record<string, unknown>) | undefined;
+  /** The SSE event data that ends a stream cut short; a JSON-RPC error for the request by default. */
+  cutMessage?: ((reason: string) => string) | undefined;
   /** Secret values that must never reach the client. */
   secrets: string[];
   wrapSession(upstreamId: string): string | undefined;
@@ -152,7 +154,8 @@ function relayStream(
       body.removeAllListeners('data');
       if (cut) body.destroy();
       if (message && options.id !== null && !raw.destroyed) {
-        raw.write(`event: message\ndata: ${errorBody(options.id, JSONRPC.UPSTREAM_ERROR, message)}\n\n`);
+        const data = options.cutMessage?.(message) ?? errorBody(options.id, JSONRPC.UPSTREAM_ERROR, message);
+        raw.write(`event: message\ndata: ${data}\n\n`);
       }
       if (!raw.destroyed) raw.end();
       resolve({ status: 200, upstreamStatus: upstream.statusCode, ...(cut ? { cut } : {}) });

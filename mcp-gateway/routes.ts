@@ -5,7 +5,7 @@
 //   protocol headers against the body → unwrap the session → decide → rate-limit → inject the tool's
 //   credential → forward → relay (filtering listings) → audit.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { validateHostHeader, validateOriginHeader } from '@modelcontextprotocol/server';
+import { validateHostHeader } from '@modelcontextprotocol/server';
 import type { Decision } from '../policies/types.ts';
 import { TokenVerificationError, type TokenVerifier } from '../token-service/index.ts';
 import type { AuditWriter, GatewayAuditEvent } from './audit-writer.ts';
@@ -69,6 +69,7 @@ export async function registerGatewayRoutes(app: FastifyInstance, deps: GatewayD
   const authorizer = createAuthorizer(deps.access);
   const resourceOf = (tool: string) => `${settings.baseUri}/${tool}`;
   const base = new URL(settings.baseUri);
+  const allowedOrigins = new Set(settings.allowedOrigins.map(originOf));
   const metadataUrl = (tool: string) => `${base.origin}/.well-known/oauth-protected-resource${base.pathname}/${tool}`;
 
   app.get(`/.well-known/oauth-protected-resource${base.pathname}/:tool`, { schema: { hide: true, params: TOOL_PARAM } }, (request, reply) => {
@@ -96,8 +97,11 @@ export async function registerGatewayRoutes(app: FastifyInstance, deps: GatewayD
     const checkOrigin = (request: FastifyRequest) => {
       const host = validateHostHeader(header(request, 'host'), settings.allowedHosts);
       if (!host.ok) throw new GatewayError(403, JSONRPC.SERVER_ERROR, 'Forbidden: this Host is not served here');
-      const origin = validateOriginHeader(header(request, 'origin'), settings.allowedOrigins);
-      if (!origin.ok) throw new GatewayError(403, JSONRPC.SERVER_ERROR, 'Forbidden: requests from this Origin are not accepted');
+      // The SDK's Origin helper compares host names only; a browser's Origin must match one of ours exactly.
+      const origin = header(request, 'origin');
+      if (origin !== undefined && !allowedOrigins.has(originOf(origin))) {
+        throw new GatewayError(403, JSONRPC.SERVER_ERROR, 'Forbidden: requests from this Origin are not accepted');
+      }
     };
 
     const authenticate = async (request: FastifyRequest, toolName: string): Promise<Caller> => {
@@ -156,7 +160,10 @@ export async function registerGatewayRoutes(app: FastifyInstance, deps: GatewayD
 
     const forward = async (
       request: FastifyRequest, reply: FastifyReply, tool: GatewayTool, caller: Caller,
-      opts: { method: 'GET' | 'POST' | 'DELETE'; body?: string; id: RequestId | null; sessionId: string | undefined; message?: InboundMessage },
+      opts: {
+        method: 'GET' | 'POST' | 'DELETE'; body?: string; id: RequestId | null; sessionId: string | undefined; message?: InboundMessage;
+        cutMessage?: (reason: string) => string;
+      },
     ): Promise<RelayOutcome> => {
       let credentials: Record<string, string>;
       try {
@@ -189,17 +196,14 @@ export async function registerGatewayRoutes(app: FastifyInstance, deps: GatewayD
           maxResponseBytes: settings.maxResponseBytes,
           deadline: streaming ? undefined : Date.now() + settings.responseTimeoutMs,
           transform: filter ? (m) => authorizer.filter(caller, tool, filter, m) : undefined,
+          cutMessage: opts.cutMessage,
           secrets: Object.values(credentials).flatMap((v) => [v, v.replace(/^Bearer /i, '')]).filter((v) => v.length >= 8),
           wrapSession: (id) => deps.sessions.wrap(id, { toolId: tool.id, assistantId: caller.assistantId }),
         });
         if (outcome.cut && outcome.cut !== 'client') metrics.upstreamErrors.inc({ tool: tool.name, kind: outcome.cut });
         return outcome;
       } catch (err) {
-        if (err instanceof GatewayError) {
-          metrics.upstreamErrors.inc({ tool: tool.name, kind: 'answer' });
-          sendError(reply.raw, err);
-          return { status: err.httpStatus, upstreamStatus: upstream.statusCode };
-        }
+        if (err instanceof GatewayError) metrics.upstreamErrors.inc({ tool: tool.name, kind: 'answer' });
         throw err;
       }
     };
@@ -246,20 +250,24 @@ export async function registerGatewayRoutes(app: FastifyInstance, deps: GatewayD
           return answer(reply, 200, toolError(message.id, era, `Rate limit reached for ${tool.name}: try again in ${wait} s`));
         }
       }
+      const isCall = message.kind === 'request' && message.method === 'tools/call';
+      const failure = (reason: string) => `The tool server ${tool.name} failed: ${reason}`;
       try {
-        const outcome = await forward(request, reply, tool, caller, { method: 'POST', body: request.body, id, sessionId, message });
+        const outcome = await forward(request, reply, tool, caller, {
+          method: 'POST', body: request.body, id, sessionId, message,
+          // A call cut short (too slow, too large) ends with a tool error the model can read.
+          ...(isCall ? { cutMessage: (reason: string) => toolError(id!, era, failure(reason)) } : {}),
+        });
         audit(request, caller, tool, method, {
           ...recorded, decision: 'allow', upstreamStatus: outcome.upstreamStatus, outcome: outcome.cut ?? (outcome.status < 400 ? 'ok' : 'error'),
         }, started);
       } catch (err) {
-        if (err instanceof GatewayError) {
-          audit(request, caller, tool, method, { ...recorded, decision: 'allow', outcome: 'upstream-error' }, started);
-          // A failed call is a tool error the model can read; anything else a JSON-RPC error.
-          if (message.kind === 'request' && message.method === 'tools/call' && err.code === JSONRPC.UPSTREAM_ERROR) {
-            return answer(reply, 200, toolError(message.id, era, `The tool server ${tool.name} failed: ${err.message}`));
-          }
-        }
-        throw err;
+        if (!(err instanceof GatewayError)) throw err;
+        audit(request, caller, tool, method, { ...recorded, decision: 'allow', outcome: 'upstream-error' }, started);
+        // A failed call is a tool error the model can read; anything else a JSON-RPC error.
+        if (isCall && err.code === JSONRPC.UPSTREAM_ERROR) return answer(reply, 200, toolError(id!, era, failure(err.message)));
+        reply.hijack();
+        return sendError(reply.raw, err);
       }
     });
 
@@ -276,7 +284,15 @@ export async function registerGatewayRoutes(app: FastifyInstance, deps: GatewayD
         audit(request, caller, tool, method, { decision: 'deny', grants: decision.grants, reasons: decision.reasons, outcome: 'denied' }, started);
         throw new GatewayError(403, JSONRPC.FORBIDDEN, `Refused by OpenCrane policy: ${decision.reasons.join('; ')}`);
       }
-      const outcome = await forward(request, reply, tool, caller, { method, id: null, sessionId });
+      let outcome: RelayOutcome;
+      try {
+        outcome = await forward(request, reply, tool, caller, { method, id: null, sessionId });
+      } catch (err) {
+        if (!(err instanceof GatewayError)) throw err;
+        audit(request, caller, tool, method, { decision: 'allow', grants: decision.grants, reasons: decision.reasons, outcome: 'upstream-error' }, started);
+        reply.hijack();
+        return sendError(reply.raw, err);
+      }
       audit(request, caller, tool, method, {
         decision: 'allow', grants: decision.grants, reasons: decision.reasons, upstreamStatus: outcome.upstreamStatus, outcome: outcome.cut ?? 'ok',
       }, started);
@@ -285,6 +301,16 @@ export async function registerGatewayRoutes(app: FastifyInstance, deps: GatewayD
     scope.delete(`${base.pathname}/:tool`, { schema: { hide: true, params: TOOL_PARAM } }, streamOrEnd('DELETE'));
     done();
   });
+}
+
+/** An Origin header's origin, normalised; anything unparsable (or the literal "null") matches nothing. */
+function originOf(value: string): string {
+  try {
+    const origin = new URL(value).origin;
+    return origin === 'null' ? '\0' : origin;
+  } catch {
+    return '\0';
+  }
 }
 
 /** What fastify itself refuses (media type, body size, bad parameters), as JSON-RPC errors. */
