@@ -3,7 +3,7 @@
 import { hkdfSync } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { AccessService, Config, Database, Db, Logger } from '../core/index.ts';
-import type { KeyEncryptor, TokenVerifier } from '../token-service/index.ts';
+import type { KeyEncryptor, TokenVerifier, UpstreamSubjectTokenMinter } from '../token-service/index.ts';
 import { createAuditWriter, type AuditWriter } from './audit-writer.ts';
 import { createCredentialInjector } from './credentials/index.ts';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.ts';
@@ -21,6 +21,8 @@ export interface McpGatewayDependencies {
   /** Verifies OpenCrane access tokens (with this replica's revocation epochs). */
   verifier: TokenVerifier;
   encryptor: Pick<KeyEncryptor, 'decrypt'>;
+  /** Mints the subject token for tools whose credential is an RFC 8693 exchange at their own authorization server. */
+  upstreamSubjectToken: UpstreamSubjectTokenMinter;
   /** The key-encryption key; the session-sealing key is derived from it, so every replica agrees. */
   keyEncryptionKey: Uint8Array;
   logger: Logger;
@@ -55,7 +57,7 @@ export function createMcpGateway(deps: McpGatewayDependencies): McpGateway {
         tools, verifier: deps.verifier, access: deps.access,
         credentials: createCredentialInjector({ db: deps.db, encryptor: deps.encryptor, logger }),
         sessions: createSessionSealer(sessionKey),
-        upstream, rateLimiter: createRateLimiter(), audit, metrics,
+        upstream, rateLimiter: createRateLimiter(), audit, metrics, upstreamSubjectToken: deps.upstreamSubjectToken,
       });
       app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
         reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));

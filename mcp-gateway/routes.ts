@@ -47,6 +47,7 @@ export interface GatewayDependencies {
   rateLimiter: RateLimiter;
   audit: Pick<AuditWriter, 'record'>;
   metrics: GatewayMetrics;
+  upstreamSubjectToken(caller: Caller, audience: string): Promise<string>;
 }
 
 const header = (request: FastifyRequest, name: string): string | undefined => {
@@ -167,9 +168,15 @@ export async function registerGatewayRoutes(app: FastifyInstance, deps: GatewayD
     ): Promise<RelayOutcome> => {
       let credentials: Record<string, string>;
       try {
-        credentials = await deps.credentials.headersFor(
-          { toolId: tool.id, kind: tool.auth.kind, config: tool.auth.config }, { personId: caller.personId },
-        );
+        const { kind, config } = tool.auth;
+        // For an exchange at the tool's own authorization server: a short-lived token naming the person,
+        // never the assistant's inbound token.
+        const subjectToken = kind === 'token_exchange'
+          ? await deps.upstreamSubjectToken(caller, config.audience ?? config.resource ?? config.tokenUrl ?? tool.url).catch(() => {
+            throw new GatewayError(503, JSONRPC.UPSTREAM_ERROR, 'the tool server\'s credential cannot be had now; retry shortly', opts.id);
+          })
+          : undefined;
+        credentials = await deps.credentials.headersFor({ toolId: tool.id, kind, config }, { personId: caller.personId, subjectToken });
       } catch (err) {
         if (err instanceof CredentialUnavailableError) {
           metrics.upstreamErrors.inc({ tool: tool.name, kind: 'credential' });

@@ -108,6 +108,7 @@ export async function createControlPlane({ config, logger, database: given }: Co
     await tokens.start();
     const gateway = createMcpGateway({
       config, database, db: store.db, access, verifier: tokens.verifier, encryptor, keyEncryptionKey, logger,
+      upstreamSubjectToken: (caller, audience) => tokens.mintUpstreamSubjectToken(caller, audience),
     });
     await gateway.start();
     const identity = await identityProvider(config, logger);

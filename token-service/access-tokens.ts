@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { SigningKey } from './signing-keys.ts';
-import { ACCESS_TOKEN_TYPE } from './token-verifier.ts';
+import { ACCESS_TOKEN_TYPE, type CurrentEpoch } from './token-verifier.ts';
 import { OAuthError } from './oauth-endpoint.ts';
 
 export interface AccessTokenSigner {
@@ -51,4 +51,24 @@ export async function signAccessToken(signer: AccessTokenSigner, claims: AccessT
     .setJti(jti)
     .sign(key.privateKey);
   return { token, jti, expiresIn: exp - iat };
+}
+
+const UPSTREAM_SUBJECT_TTL_SECONDS = 60;
+
+export type UpstreamSubjectTokenMinter = (caller: { assistantId: string; personId: string }, audience: string) => Promise<string>;
+
+/**
+ * Mints 60-second tokens naming a person and their assistant for an upstream authorization server that
+ * trusts OpenCrane's keys: the MCP gateway presents one as the RFC 8693 subject token when a tool's
+ * credential is a token exchange, never the assistant's own token.
+ */
+export function createUpstreamSubjectTokenMinter(deps: { signer: AccessTokenSigner; currentEpoch: CurrentEpoch }): UpstreamSubjectTokenMinter {
+  return async (caller, audience) => {
+    const epoch = deps.currentEpoch(caller.personId);
+    if (typeof epoch !== 'number') throw new Error('the person\'s revocation epoch is not known here now');
+    const issued = await signAccessToken(deps.signer, {
+      subject: caller.assistantId, owner: caller.personId, audience, epoch, ttlSeconds: UPSTREAM_SUBJECT_TTL_SECONDS,
+    }, Date.now());
+    return issued.token;
+  };
 }

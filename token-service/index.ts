@@ -38,5 +38,6 @@ export {
 } from './workload-identity.ts';
 export { createDevWorkloadIssuer, DEV_WORKLOAD_PATH, type DevWorkloadIssuer } from './dev-workload-issuer.ts';
 export { authenticateClient, generateClientSecret, hashClientSecret, type AuthenticatedClient } from './client-authentication.ts';
+export { createUpstreamSubjectTokenMinter, type UpstreamSubjectTokenMinter } from './access-tokens.ts';
 export { createTokenService, PublishedJwkSchema, type TokenService, type TokenServiceDependencies } from './token-service.ts';
 export { createWorkloadValidator } from './workload-validator.ts';

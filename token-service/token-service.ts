@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { repositories, type Config, type Db, type Logger } from '../core/index.ts';
 import { createAudienceRegistry, type AudienceRegistry } from './audiences.ts';
+import { createUpstreamSubjectTokenMinter, type UpstreamSubjectTokenMinter } from './access-tokens.ts';
 import { tokenExchangeGrant, type ExchangeDirectory } from './exchange.ts';
 import { registerIntrospection } from './introspection.ts';
 import type { KeyEncryptor } from './key-encryption.ts';
@@ -36,6 +37,12 @@ export interface TokenService {
   grants: TokenGrant[];
   /** Verifies any token this service issued, for any of its audiences (introspection uses it). */
   verifier: TokenVerifier;
+  /**
+   * A 60-second token naming the person and their assistant, for an upstream authorization server that
+   * trusts OpenCrane's keys: the MCP gateway presents it as the RFC 8693 subject token when a tool's
+   * credential is a token exchange. Never the assistant's own token.
+   */
+  mintUpstreamSubjectToken: UpstreamSubjectTokenMinter;
   /** The JWKS and the authorization server metadata; `otherGrants` are those served beside ours. */
   registerRoutes(app: FastifyInstance, options?: { otherGrants?: string[]; deviceAuthorization?: boolean }): void;
   /** Routes that live inside the OAuth endpoint plugin's scope (form bodies, RFC 6749 errors). */
@@ -70,6 +77,7 @@ export function createTokenService(deps: TokenServiceDependencies): TokenService
     retiredPublishMs: (tokens.maxTtlSeconds + 60) * 1000,
   });
   const audiences = createAudienceRegistry(tokens.audiences);
+  const signer = { issuer: tokens.issuer, currentSigningKey: () => keys.currentSigningKey() };
   const verifyKeys = ownKeys(keys);
   const verifierFor = (audience: (aud: string) => boolean) => createTokenVerifier({
     issuer: tokens.issuer, audience, jwks: verifyKeys, currentEpoch: deps.currentEpoch, maxLifetimeSeconds: tokens.maxTtlSeconds,
@@ -82,7 +90,7 @@ export function createTokenService(deps: TokenServiceDependencies): TokenService
     directory: deps.directory,
     toolIdByName: async (name) => (await repositories.tools.getByName(deps.db, name))?.id,
     currentEpoch: deps.currentEpoch,
-    signer: { issuer: tokens.issuer, currentSigningKey: () => keys.currentSigningKey() },
+    signer,
     namespace: deps.config.workload.namespace,
     maxTtlSeconds: tokens.maxTtlSeconds,
   });
@@ -93,6 +101,7 @@ export function createTokenService(deps: TokenServiceDependencies): TokenService
     audiences,
     grants: [exchange],
     verifier,
+    mintUpstreamSubjectToken: createUpstreamSubjectTokenMinter({ signer, currentEpoch: deps.currentEpoch }),
     registerRoutes(app, options = {}) {
       app.get('/.well-known/jwks.json', {
         schema: {
