@@ -8,6 +8,7 @@ export const REDACT_PATHS = [
   'res.headers["set-cookie"]',
   '*.token',
   '*.secret',
+  'req.body.secret',
   '*.password',
   '*.credential',
   '*.accessToken',
