@@ -169,6 +169,27 @@ describe(`MCP gateway on ${target.name}`, () => {
     });
   });
 
+  it('several streams at once in one session each get their own progress and answer; DELETE ends the session', async () => {
+    const { client, transport } = await connect(env, 'github', await alice.token(), '2025-11-25');
+    const progress: Record<number, number[]> = { 3: [], 5: [] };
+    const [three, five] = await Promise.all([3, 5].map((n) =>
+      client.callTool({ name: 'countdown', arguments: { n } }, { onprogress: (p) => progress[n]!.push(p.progress) })));
+    expect([textOf(three), textOf(five)]).toEqual(['done 3', 'done 5']);
+    expect(progress).toEqual({ 3: [1, 2, 3], 5: [1, 2, 3, 4, 5] });
+    const sessionId = transport.sessionId!;
+    await transport.terminateSession();
+    const after = await fetch(`${env.control.url}/mcp/github`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${await alice.token()}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream',
+        'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list', params: {} }),
+    });
+    expect(after.status).toBe(404);
+    await client.close();
+  });
+
   it('the inbound token is never forwarded upstream', async () => {
     const token = await alice.token();
     const { client } = await connect(env, 'github', token, '2025-11-25');

@@ -44,7 +44,7 @@ export interface AppDependencies {
   access: AccessService;
   index: Pick<AccessIndex, 'loaded'>;
   sync: Pick<DirectorySync, 'apply'>;
-  epochs: Pick<EpochFeed, 'propagated' | 'apply'>;
+  epochs: Pick<EpochFeed, 'propagated' | 'apply' | 'applyChanges'>;
   tokens: Pick<TokenService, 'pairing' | 'grants' | 'registerRoutes' | 'registerOAuthRoutes'>;
   /** Seals tool credentials under the key-encryption key. */
   encryptor: Pick<KeyEncryptor, 'encrypt'>;
@@ -126,7 +126,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     ],
   });
 
-  const runMutation = createMutationRunner({ store: deps.store, sync: deps.sync });
+  const runMutation = createMutationRunner({ store: deps.store, sync: deps.sync, epochs: deps.epochs });
   const routeDeps = { runMutation, db: deps.store.db };
   registerEntityRoutes(app, departmentSpec, routeDeps);
   registerEntityRoutes(app, teamSpec, routeDeps);

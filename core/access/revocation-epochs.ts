@@ -35,7 +35,7 @@ import { sql } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import { notify, type Database, type Db, type Unlisten } from '../db/database.ts';
-import { CHANGES_CHANNEL, notificationObject, parseChange } from './changes.ts';
+import { CHANGES_CHANNEL, notificationObject, parseChange, type DirectoryChange } from './changes.ts';
 
 export const REVOCATIONS_CHANNEL = 'opencrane_revocations';
 
@@ -113,6 +113,11 @@ export interface EpochFeed {
    */
   propagated(personId: string, epoch: number): Promise<Propagation>;
   reload(): Promise<void>;
+  /**
+   * Applies directory changes this replica just committed (a new or deleted person), so its own next
+   * request already knows the person, before the notification comes back through the listener.
+   */
+  applyChanges(changes: readonly DirectoryChange[]): Promise<void>;
 }
 
 export interface EpochFeedOptions {
@@ -263,12 +268,17 @@ export function createEpochFeed(options: EpochFeedOptions): EpochFeed {
     }
   }
 
+  function applyChange(change: DirectoryChange): Promise<void> {
+    if (change.entity === 'person') return enqueue(() => loadPerson(change.id));
+    if (change.entity === 'subject-deleted' && change.kind === 'person') epochs.delete(change.id);
+    return Promise.resolve();
+  }
+
   function onDirectoryChange(payload: string): void {
     if (!running) return;
     const change = parseChange(payload);
     if (!change) void enqueue(loadAll);
-    else if (change.entity === 'person') void enqueue(() => loadPerson(change.id));
-    else if (change.entity === 'subject-deleted' && change.kind === 'person') epochs.delete(change.id);
+    else void applyChange(change);
   }
 
   function onReconnect(): void {
@@ -379,6 +389,9 @@ export function createEpochFeed(options: EpochFeedOptions): EpochFeed {
     },
     reload() {
       return enqueue(loadAll);
+    },
+    async applyChanges(changes) {
+      await Promise.all(changes.map(applyChange));
     },
   };
 }

@@ -1,7 +1,7 @@
 // Every change through the API runs here: one transaction that writes the change, its audit events
 // and its change notifications together; after the commit, this replica applies the changes to its
 // own index before answering, so the caller's next decision already reflects them.
-import { newId, type Db, type DirectoryChange, type DirectorySync, type Store } from '../../core/index.ts';
+import { newId, type Db, type DirectoryChange, type DirectorySync, type EpochFeed, type Store } from '../../core/index.ts';
 import { publishChange } from '../../core/index.ts';
 
 export interface AuditEntry {
@@ -28,6 +28,8 @@ export type RunMutation = <T>(who: Actor, work: (ctx: MutationContext) => Promis
 export function createMutationRunner(deps: {
   store: Pick<Store, 'transaction' | 'audit'>;
   sync: Pick<DirectorySync, 'apply'>;
+  /** This replica's revocation epochs: a new person is known to them before the caller's next request. */
+  epochs: Pick<EpochFeed, 'applyChanges'>;
 }): RunMutation {
   return async (who, work) => {
     const changes: DirectoryChange[] = [];
@@ -50,7 +52,7 @@ export function createMutationRunner(deps: {
         await publishChange(tx, change);
       },
     }));
-    if (changes.length) await deps.sync.apply(changes);
+    if (changes.length) await Promise.all([deps.sync.apply(changes), deps.epochs.applyChanges(changes)]);
     return result;
   };
 }
