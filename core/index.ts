@@ -25,3 +25,4 @@ export {
   type EpochFeed, type EpochFeedOptions, type RevocationMessage, type Propagation,
 } from './access/revocation-epochs.ts';
 export { serviceAccountNameOf, assistantIdOfServiceAccount, parseServiceAccountUser } from './assistant-identity.ts';
+export { runService, requireDatabaseUrl, type RunningService } from './run-service.ts';

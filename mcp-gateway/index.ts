@@ -5,3 +5,5 @@ export { JSONRPC, GatewayError, parseMessage, type InboundMessage } from './json
 export { checkProtocol, decodeHeaderValue, SESSION_REVISIONS, STATELESS_REVISIONS } from './protocol.ts';
 export { createSessionSealer, type SessionSealer } from './sessions.ts';
 export type { GatewayAuditEvent } from './audit-writer.ts';
+export { serveBothEras, type BothEras } from './demo/both-eras.ts';
+export { startDemoToolServer, type DemoToolServer } from './demo/tool-server.ts';

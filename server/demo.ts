@@ -7,7 +7,7 @@
 // assistant from the development workload issuer, and the curl that exchanges it at the token service.
 import { readFile } from 'node:fs/promises';
 import { loadConfig } from '../core/index.ts';
-import { startDemoToolServer } from '../mcp-gateway/demo/tool-server.ts';
+import { startDemoToolServer } from '../mcp-gateway/index.ts';
 
 const config = loadConfig();
 const baseUrl = process.env.OPENCRANE_URL ?? `http://${config.host}:${config.port}`;

@@ -2,15 +2,14 @@
 // built with the official MCP TypeScript SDK, on one Streamable HTTP endpoint (`/mcp`) that serves
 // session-based clients (2025-06-18, 2025-11-25) and stateless ones (2026-07-28). It needs no
 // credential; `delete_everything` deletes nothing, it only gives the demo grants something to refuse.
-import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import {
-  McpServer, WebStandardStreamableHTTPServerTransport, createMcpHandler, hostHeaderValidationResponse, isInitializeRequest,
-  isLegacyRequest, localhostAllowedHostnames, localhostAllowedOrigins, originValidationResponse,
+  McpServer, hostHeaderValidationResponse, localhostAllowedHostnames, localhostAllowedOrigins, originValidationResponse,
 } from '@modelcontextprotocol/server';
 import { toNodeHandler } from '@modelcontextprotocol/node';
+import { jsonRpcError, serveBothEras } from './both-eras.ts';
 
 export interface DemoToolServer {
   /** The MCP endpoint, e.g. `http://127.0.0.1:8090/mcp`. */
@@ -76,39 +75,14 @@ export async function startDemoToolServer(options: DemoToolServerOptions = {}): 
   const hostname = host.includes(':') ? `[${host}]` : host;
   const allowedHosts = [...new Set([...localhostAllowedHostnames(), hostname])];
   const allowedOrigins = [...new Set([...localhostAllowedOrigins(), hostname])];
-  const modern = createMcpHandler(buildDemoServer, { legacy: 'reject' });
-  const sessions = new Map<string, WebStandardStreamableHTTPServerTransport>();
-  const jsonError = (status: number, code: number, message: string) =>
-    new Response(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }), { status, headers: { 'content-type': 'application/json' } });
-
-  /** 2025 clients: a session per `initialize`, found again by its Mcp-Session-Id. */
-  async function legacy(request: Request): Promise<Response> {
-    const sessionId = request.headers.get('mcp-session-id');
-    if (sessionId) return (await sessions.get(sessionId)?.handleRequest(request)) ?? jsonError(404, -32001, 'Session not found');
-    const body: unknown = request.method === 'POST' ? await request.clone().json().catch(() => undefined) : undefined;
-    if (!isInitializeRequest(body)) return jsonError(400, -32000, 'Bad Request: Mcp-Session-Id header is required');
-    const transport = new WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: (id) => {
-        sessions.set(id, transport);
-        const oldest = sessions.size > maxSessions ? sessions.values().next().value : undefined;
-        if (oldest) void oldest.close().catch(() => undefined);
-      },
-      onsessionclosed: (id) => { sessions.delete(id); },
-    });
-    transport.onclose = () => {
-      if (transport.sessionId !== undefined) sessions.delete(transport.sessionId);
-    };
-    await buildDemoServer().connect(transport);
-    return transport.handleRequest(request, { parsedBody: body });
-  }
+  const endpoint = serveBothEras(buildDemoServer, { maxSessions });
 
   const handler = toNodeHandler({
     fetch: async (request: Request) => {
       const refused = hostHeaderValidationResponse(request, allowedHosts) ?? originValidationResponse(request, allowedOrigins);
       if (refused) return refused;
-      if (new URL(request.url).pathname !== '/mcp') return jsonError(404, -32000, 'Not Found: the MCP endpoint is /mcp');
-      return (await isLegacyRequest(request)) ? legacy(request) : modern.fetch(request);
+      if (new URL(request.url).pathname !== '/mcp') return jsonRpcError(404, -32000, 'Not Found: the MCP endpoint is /mcp');
+      return endpoint.fetch(request);
     },
   });
   const server = createServer((req, res) => void handler(req, res));
@@ -123,7 +97,7 @@ export async function startDemoToolServer(options: DemoToolServerOptions = {}): 
   return {
     url: `http://${hostname}:${port}/mcp`,
     async close() {
-      await Promise.all([...sessions.values()].map((transport) => transport.close().catch(() => undefined)));
+      await endpoint.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

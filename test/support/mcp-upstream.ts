@@ -3,14 +3,12 @@
 // (2026-07-28). Its tools cover what a gateway must relay: progress, an elicitation mid-call, a slow
 // answer, a large answer, a failure, and one that echoes the Authorization header it received (so a
 // test can prove the gateway scrubs injected credentials). It records every request's headers.
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
-import {
-  McpServer, WebStandardStreamableHTTPServerTransport, acceptedContent, createMcpHandler, inputRequired, isInitializeRequest, isLegacyRequest,
-} from '@modelcontextprotocol/server';
+import { McpServer, acceptedContent, inputRequired } from '@modelcontextprotocol/server';
 import { toNodeHandler } from '@modelcontextprotocol/node';
+import { serveBothEras } from '../../mcp-gateway/index.ts';
 
 export interface TestUpstream {
   url: string;
@@ -78,28 +76,8 @@ export async function startTestUpstream(options: {
   const received: IncomingHttpHeaders[] = [];
   let current: string | undefined;
   const factory = () => buildServer(() => current);
-  const modern = createMcpHandler(factory, { legacy: 'reject' });
-  const sessions = new Map<string, WebStandardStreamableHTTPServerTransport>();
-  const jsonError = (status: number, code: number, message: string) =>
-    new Response(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }), { status, headers: { 'content-type': 'application/json' } });
-
-  async function legacy(request: Request): Promise<Response> {
-    const sessionId = request.headers.get('mcp-session-id');
-    if (sessionId) return (await sessions.get(sessionId)?.handleRequest(request)) ?? jsonError(404, -32001, 'Session not found');
-    const body: unknown = request.method === 'POST' ? await request.clone().json().catch(() => undefined) : undefined;
-    if (!isInitializeRequest(body)) return jsonError(400, -32000, 'Bad Request: Mcp-Session-Id header is required');
-    const transport = new WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: (id) => { sessions.set(id, transport); },
-      onsessionclosed: (id) => { sessions.delete(id); },
-    });
-    await factory().connect(transport);
-    return transport.handleRequest(request, { parsedBody: body });
-  }
-
-  const handler = toNodeHandler({
-    fetch: async (request: Request) => ((await isLegacyRequest(request)) ? legacy(request) : modern.fetch(request)),
-  });
+  const endpoint = serveBothEras(factory);
+  const handler = toNodeHandler({ fetch: (request: Request) => endpoint.fetch(request) });
   const server: Server = createServer((req, res) => {
     received.push({ ...req.headers });
     if (options.requiredAuthorization !== undefined && req.headers.authorization !== options.requiredAuthorization) {
@@ -115,7 +93,7 @@ export async function startTestUpstream(options: {
     url: `http://127.0.0.1:${port}/mcp`,
     received,
     async close() {
-      await Promise.all([...sessions.values()].map((t) => t.close().catch(() => undefined)));
+      await endpoint.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
