@@ -82,10 +82,11 @@ async function personWithToken(env: Env): Promise<{ personId: string; assistantI
 
 async function connect(env: Env, tool: string, token: string, version: Version) {
   const options = version === '2026-07-28'
-    ? { versionNegotiation: { mode: { pin: '2026-07-28' as const } }, capabilities: { elicitation: { form: {} } } }
-    : { supportedProtocolVersions: [version], capabilities: { elicitation: { form: {} } } };
+    ? { versionNegotiation: { mode: { pin: '2026-07-28' as const } }, capabilities: { elicitation: { form: {} }, sampling: {} } }
+    : { supportedProtocolVersions: [version], capabilities: { elicitation: { form: {} }, sampling: {} } };
   const client = new Client({ name: 'gateway-test', version: '1.0.0' }, options);
   client.setRequestHandler('elicitation/create', () => ({ action: 'accept', content: { confirm: true } }));
+  client.setRequestHandler('sampling/createMessage', () => ({ role: 'assistant', model: 'test-model', content: { type: 'text', text: 'short' } }));
   const transport = new StreamableHTTPClientTransport(new URL(`${env.control.url}/mcp/${tool}`), {
     requestInit: { headers: { authorization: `Bearer ${token}` } },
   });
@@ -115,7 +116,7 @@ describe(`MCP gateway on ${target.name}`, () => {
   afterAll(async () => stopEnvironment(env));
 
   describe.each(VERSIONS)('speaking %s', (version) => {
-    it('tools/list shows only the tools the person may call; a granted call, its progress and an elicitation go through', async () => {
+    it('tools/list shows only the tools the person may call; a granted call, its progress, an elicitation and a sampling request go through', async () => {
       const { client, transport } = await connect(env, 'github', await alice.token(), version);
       try {
         expect(client.getNegotiatedProtocolVersion()).toBe(version);
@@ -130,6 +131,7 @@ describe(`MCP gateway on ${target.name}`, () => {
         expect(textOf(counted)).toBe('done 3');
         expect(progress).toEqual([1, 2, 3]);
         expect(textOf(await client.callTool({ name: 'confirm_delete', arguments: { path: '/tmp/x' } }))).toBe('deleted /tmp/x');
+        expect(textOf(await client.callTool({ name: 'summarize', arguments: { text: 'a long text' } }))).toBe('summary: short');
       } finally {
         await client.close();
         void transport;

@@ -6,7 +6,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
-import { McpServer, acceptedContent, inputRequired } from '@modelcontextprotocol/server';
+import { McpServer, acceptedContent, inputRequired, inputResponse } from '@modelcontextprotocol/server';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { serveBothEras } from '../../mcp-gateway/index.ts';
 
@@ -47,6 +47,17 @@ function buildServer(authorization: () => string | undefined): McpServer {
       const answer = acceptedContent(ctx.mcpReq.inputResponses, 'confirm', Confirm);
       if (!answer) return inputRequired({ inputRequests: { confirm: inputRequired.elicit({ message: `Delete ${path}?`, requestedSchema: Confirm }) } });
       return text(answer.confirm ? `deleted ${path}` : 'kept');
+    });
+  server.registerTool('summarize', { description: 'Asks the client\'s model to summarise', inputSchema: z.object({ text: z.string() }) },
+    ({ text: value }, ctx) => {
+      const answer = inputResponse(ctx.mcpReq.inputResponses, 'llm');
+      if (answer.kind !== 'sampling') {
+        return inputRequired({ inputRequests: { llm: inputRequired.createMessage({
+          messages: [{ role: 'user', content: { type: 'text', text: `Summarise: ${value}` } }], maxTokens: 50,
+        }) } });
+      }
+      const content = answer.result.content as { type: string; text?: string };
+      return text(`summary: ${content.text ?? ''}`);
     });
   server.registerTool('slow', { description: 'Answers after a while', inputSchema: z.object({ ms: z.number().int().min(0).max(60_000) }) },
     async ({ ms }) => {
