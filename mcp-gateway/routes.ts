@@ -170,9 +170,9 @@ export async function registerGatewayRoutes(app: FastifyInstance, deps: GatewayD
       try {
         const { kind, config } = tool.auth;
         // For an exchange at the tool's own authorization server: a short-lived token naming the person,
-        // never the assistant's inbound token.
+        // addressed to that server (the origin of its token endpoint), never the assistant's inbound token.
         const subjectToken = kind === 'token_exchange'
-          ? await deps.upstreamSubjectToken(caller, config.audience ?? config.resource ?? config.tokenUrl ?? tool.url).catch(() => {
+          ? await deps.upstreamSubjectToken(caller, new URL(config.tokenUrl ?? tool.url).origin).catch(() => {
             throw new GatewayError(503, JSONRPC.UPSTREAM_ERROR, 'the tool server\'s credential cannot be had now; retry shortly', opts.id);
           })
           : undefined;

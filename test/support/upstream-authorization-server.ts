@@ -7,7 +7,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose';
+import { createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT, type CryptoKey, type JWTVerifyGetKey } from 'jose';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 
 export const TOKEN_EXCHANGE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -50,7 +50,13 @@ export interface UpstreamAuthorizationServer {
   close(): Promise<void>;
 }
 
-export async function startUpstreamAuthorizationServer(): Promise<UpstreamAuthorizationServer> {
+/**
+ * `trust`: accept subject tokens from a real OpenCrane token service (its issuer and published JWKS)
+ * instead of the test key, as an organisation's upstream authorization server would be set up.
+ */
+export async function startUpstreamAuthorizationServer(
+  options: { trust?: { issuer: string; jwks: URL } } = {},
+): Promise<UpstreamAuthorizationServer> {
   const server = http.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as net.AddressInfo;
@@ -58,6 +64,8 @@ export async function startUpstreamAuthorizationServer(): Promise<UpstreamAuthor
   const clientId = 'opencrane-gateway';
   const clientSecret = `upstream-client-secret-${randomBytes(12).toString('base64url')}`;
   const subjectKeys = await generateKeyPair('ES256');
+  const subjectIssuer = options.trust?.issuer ?? SUBJECT_TOKEN_ISSUER;
+  const subjectKey: JWTVerifyGetKey | CryptoKey = options.trust ? createRemoteJWKSet(options.trust.jwks) : subjectKeys.publicKey;
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   let lifetimeSeconds = 300;
   let delayMs = 0;
@@ -92,8 +100,8 @@ export async function startUpstreamAuthorizationServer(): Promise<UpstreamAuthor
     if (!params.audience && !params.resource) throw new errors.InvalidTarget('audience or resource is required');
     let subject: string | undefined;
     try {
-      ({ payload: { sub: subject } } = await jwtVerify(params.subject_token ?? '', subjectKeys.publicKey, {
-        issuer: SUBJECT_TOKEN_ISSUER, audience: issuer, algorithms: ['ES256'],
+      ({ payload: { sub: subject } } = await jwtVerify(params.subject_token ?? '', subjectKey as JWTVerifyGetKey, {
+        issuer: subjectIssuer, audience: issuer, algorithms: ['ES256'],
       }));
     } catch {
       throw new errors.InvalidGrant('the subject token is invalid');
@@ -115,7 +123,7 @@ export async function startUpstreamAuthorizationServer(): Promise<UpstreamAuthor
     const params = { ...(ctx.oidc?.params ?? {}) } as Record<string, string | undefined>;
     if (params.subject_token) {
       const subjectToken = params.subject_token;
-      params.subject_token = await jwtVerify(subjectToken, subjectKeys.publicKey).then((r) => `subject:${r.payload.sub}`, () => 'invalid');
+      params.subject_token = await jwtVerify(subjectToken, subjectKey as JWTVerifyGetKey).then((r) => `subject:${r.payload.sub}`, () => 'invalid');
     }
     requests.push({
       grantType: String(params.grant_type), status: ctx.status, authScheme: ctx.headers.authorization?.split(' ')[0] ?? null, params,
