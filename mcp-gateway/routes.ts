@@ -55,6 +55,9 @@ const header = (request: FastifyRequest, name: string): string | undefined => {
   return Array.isArray(value) ? value[0] : value;
 };
 
+/** Not an HTTP answer anyone receives: the client left before the upstream answered (nginx's 499). */
+const CLIENT_GONE = 499;
+
 const TOOL_PARAM = { type: 'object', properties: { tool: { type: 'string', pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' } }, required: ['tool'] } as const;
 
 /** A tool error result: how a refused or failed call reaches the model (MCP "tool execution error"). */
@@ -84,6 +87,7 @@ export async function registerGatewayRoutes(app: FastifyInstance, deps: GatewayD
     });
   });
 
+  // Every call is audited (with more than a request log line says), so requests log only warnings.
   await app.register((scope, _options, done) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser(['application/json'], { parseAs: 'string', bodyLimit: settings.maxRequestBytes }, (_request, body, done) => done(null, body));
@@ -185,13 +189,17 @@ export async function registerGatewayRoutes(app: FastifyInstance, deps: GatewayD
         throw err;
       }
       const abort = new AbortController();
-      reply.raw.once('close', () => abort.abort());
+      // 'close' also follows every finished answer; only a client that left early aborts the upstream.
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) abort.abort();
+      });
       const streaming = opts.method === 'GET';
       const upstream = await deps.upstream.send({
         url: tool.url, method: opts.method, clientHeaders: request.headers, sessionId: opts.sessionId, credentials,
         body: opts.body, id: opts.id, signal: abort.signal,
         headersTimeoutMs: settings.responseTimeoutMs, bodyTimeoutMs: streaming ? 0 : settings.responseTimeoutMs,
       }).catch((err: unknown) => {
+        if (abort.signal.aborted) throw new GatewayError(CLIENT_GONE, JSONRPC.SERVER_ERROR, 'the client went away', opts.id);
         metrics.upstreamErrors.inc({ tool: tool.name, kind: (err as GatewayError).httpStatus === 504 ? 'timeout' : 'unreachable' });
         throw err;
       });
@@ -270,7 +278,9 @@ export async function registerGatewayRoutes(app: FastifyInstance, deps: GatewayD
         }, started);
       } catch (err) {
         if (!(err instanceof GatewayError)) throw err;
-        audit(request, caller, tool, method, { ...recorded, decision: 'allow', outcome: 'upstream-error' }, started);
+        audit(request, caller, tool, method, {
+          ...recorded, decision: 'allow', outcome: err.httpStatus === CLIENT_GONE ? 'client-gone' : 'upstream-error',
+        }, started);
         // A failed call is a tool error the model can read; anything else a JSON-RPC error.
         if (isCall && err.code === JSONRPC.UPSTREAM_ERROR) return answer(reply, 200, toolError(id!, era, failure(err.message)));
         reply.hijack();
@@ -307,7 +317,7 @@ export async function registerGatewayRoutes(app: FastifyInstance, deps: GatewayD
     scope.get(`${base.pathname}/:tool`, { schema: { hide: true, params: TOOL_PARAM } }, streamOrEnd('GET'));
     scope.delete(`${base.pathname}/:tool`, { schema: { hide: true, params: TOOL_PARAM } }, streamOrEnd('DELETE'));
     done();
-  });
+  }, { logLevel: 'warn' });
 }
 
 /** An Origin header's origin, normalised; anything unparsable (or the literal "null") matches nothing. */
