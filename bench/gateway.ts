@@ -313,7 +313,7 @@ async function main(): Promise<void> {
     out(`The gateway's own count of requests by method and outcome over the whole run (warm-ups included): ${outcomeText}; ` +
       `audit rows dropped: ${auditDropped}. autocannon ends each run by closing its connections, calls in flight or not ` +
       `(${fmtInt(closedMidCall)} connections through the gateway in all): the gateway records a call whose client went away ` +
-      'before the upstream answered as `upstream-error`.');
+      'before the upstream answered as `client-gone`, not as an upstream error.');
     out();
 
     out(`## Where the time went (${os.cpus().length} cores)`);
