@@ -26,3 +26,4 @@ export {
 } from './access/revocation-epochs.ts';
 export { serviceAccountNameOf, assistantIdOfServiceAccount, parseServiceAccountUser } from './assistant-identity.ts';
 export { runService, requireDatabaseUrl, type RunningService } from './run-service.ts';
+export { readiness, type Readiness } from './readiness.ts';

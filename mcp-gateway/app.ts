@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import {
-  AccessIndex, createAccessService, createDirectorySync, createEpochFeed, createStore, type Config, type Database, type Logger,
+  AccessIndex, createAccessService, createDirectorySync, createEpochFeed, createStore, readiness, type Config, type Database, type Logger,
 } from '../core/index.ts';
 import { loadPolicyEngine } from '../policies/index.ts';
 import {
@@ -62,18 +62,10 @@ export async function startMcpGateway(options: {
     await gateway.register(app);
     app.get('/healthz', () => ({ status: 'ok' }));
     app.get('/readyz', async (_request, reply) => {
-      const checks: Record<string, string> = {};
-      try {
-        await store.db.execute('select 1');
-        checks.database = 'ok';
-      } catch {
-        checks.database = 'unreachable';
-      }
-      checks.policy = engine.available ? 'ok' : 'not loaded';
-      checks.directory = index.loaded ? 'ok' : 'not loaded';
-      checks.revocations = epochs.fresh() ? 'ok' : 'stale';
-      const ready = Object.values(checks).every((v) => v === 'ok');
-      return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
+      const { status, body } = await readiness(store.db, {
+        policy: [engine.available, 'not loaded'], directory: [index.loaded, 'not loaded'], revocations: [epochs.fresh(), 'stale'],
+      });
+      return reply.status(status).send(body);
     });
     await app.ready();
     stopped.unshift(() => app.close());

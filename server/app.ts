@@ -5,7 +5,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import swagger from '@fastify/swagger';
 import { registerAjvFormats, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { newId, type AccessService, type AccessIndex, type Config, type Logger, type Store } from '../core/index.ts';
+import { newId, readiness, type AccessService, type AccessIndex, type Config, type Logger, type Store } from '../core/index.ts';
 import { authPlugin, bearerTokenAuthenticator, sessionCookieAuthenticator } from './auth/auth-plugin.ts';
 import cookie from '@fastify/cookie';
 import { sessionCookieName } from './identity/cookies.ts';
@@ -194,17 +194,10 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   app.get('/readyz', {
     schema: { tags: ['Health'], operationId: 'readyz', security: [], response: { 200: Health, 503: Health } },
   }, async (_request, reply) => {
-    const checks: Record<string, string> = {};
-    try {
-      await deps.store.db.execute('select 1');
-      checks.database = 'ok';
-    } catch {
-      checks.database = 'unreachable';
-    }
-    checks.policy = deps.policyLoaded() ? 'ok' : 'not loaded';
-    checks.directory = deps.index.loaded ? 'ok' : 'not loaded';
-    const ready = Object.values(checks).every((v) => v === 'ok');
-    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
+    const { status, body } = await readiness(deps.store.db, {
+      policy: [deps.policyLoaded(), 'not loaded'], directory: [deps.index.loaded, 'not loaded'],
+    });
+    return reply.status(status).send(body);
   });
 
   return app;

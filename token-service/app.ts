@@ -3,9 +3,9 @@
 // feed, revocations through the same epoch feed. The all-in-one process (`npm start`) mounts the same
 // routes into the control plane instead (server/app.ts).
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import {
-  AccessIndex, createDirectorySync, createEpochFeed, createStore, loggerOptions, type Config, type Database, type Logger,
+  AccessIndex, createDirectorySync, createEpochFeed, createStore, readiness, type Config, type Database, type Logger,
 } from '../core/index.ts';
 import { createLocalKeyEncryptor, loadKeyEncryptionKey } from './key-encryption.ts';
 import { oauthEndpoints } from './oauth-endpoint.ts';
@@ -48,25 +48,15 @@ export async function startTokenService(options: { config: Config; logger: Logge
     await tokens.start();
     stopped.unshift(() => tokens.stop());
 
-    const app = Fastify({
-      logger: loggerOptions(config.logLevel), bodyLimit: 32 * 1024, genReqId: () => randomUUID(), requestIdHeader: false,
-    });
+    const loggerInstance: FastifyBaseLogger = logger;
+    const app = Fastify({ loggerInstance, bodyLimit: 32 * 1024, genReqId: () => randomUUID(), requestIdHeader: false });
     app.addSchema(PublishedJwkSchema);
     await app.register(oauthEndpoints, { grants: tokens.grants, routes: (scope) => tokens.registerOAuthRoutes(scope) });
     tokens.registerRoutes(app);
     app.get('/healthz', () => ({ status: 'ok' }));
     app.get('/readyz', async (_request, reply) => {
-      const checks: Record<string, string> = {};
-      try {
-        await store.db.execute('select 1');
-        checks.database = 'ok';
-      } catch {
-        checks.database = 'unreachable';
-      }
-      checks.directory = index.loaded ? 'ok' : 'not loaded';
-      checks.revocations = epochs.fresh() ? 'ok' : 'stale';
-      const ready = Object.values(checks).every((v) => v === 'ok');
-      return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
+      const { status, body } = await readiness(store.db, { directory: [index.loaded, 'not loaded'], revocations: [epochs.fresh(), 'stale'] });
+      return reply.status(status).send(body);
     });
     await app.ready();
     stopped.unshift(() => app.close());
