@@ -4,12 +4,12 @@
 // Through its REST API it registers one tool server at BENCH_UPSTREAM_URL with the highest per-person
 // rate limit the API accepts (so the benchmark measures the path, not the limiter), one person (with
 // the assistant the API creates) and an allow grant for that person on the tool; then it listens and
-// reports to the parent (bench/gateway-child.ts).
+// reports to the parent (bench/child-process.ts).
 import { mkdir, readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, loadConfig, openDatabase } from '../core/index.ts';
 import { createControlPlane } from '../server/control-plane.ts';
-import { serveParent } from './gateway-child.ts';
+import { serveParent } from './child-process.ts';
 
 export interface GatewayReady {
   /** Where the tool is served through the gateway. */
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   }, async () => {
     await plane.close();
     await database.close();
-  });
+  }, { self: 'this benchmark process', parent: 'bench/gateway.ts', stopping: 'benchmark child' });
 }
 
 main().catch((err: unknown) => {

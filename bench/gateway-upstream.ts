@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { McpServer } from '@modelcontextprotocol/server';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { serveBothEras } from '../mcp-gateway/index.ts';
-import { serveParent } from './gateway-child.ts';
+import { serveParent } from './child-process.ts';
 
 export interface UpstreamReady {
   url: string;
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
     await endpoint.close();
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
+  }, { self: 'this benchmark process', parent: 'bench/gateway.ts', stopping: 'benchmark child' });
 }
 
 main().catch((err: unknown) => {

@@ -19,7 +19,7 @@ import { startWorkloadIssuer, type TestWorkloadIssuer } from '../test/support/wo
 import { TOKEN_EXCHANGE_GRANT_TYPE, TOKEN_TYPE_JWT } from '../token-service/exchange.ts';
 import { measured, type CpuWindow, type ProcessUsage } from './cpu-accounting.ts';
 import { authorised, checkCall, isEchoAnswer, openSession, sessionCall, STATELESS_CALL, type McpCall } from './gateway-calls.ts';
-import { startChild, type BenchChild } from './gateway-processes.ts';
+import { startChild, type BenchChild } from './child-process.ts';
 import type { GatewayReady } from './gateway-server.ts';
 import type { UpstreamReady } from './gateway-upstream.ts';
 import { fmt, fmtInt, summarise, type LatencySummary } from './stats.ts';

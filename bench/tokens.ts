@@ -25,7 +25,8 @@ import { runOpenLoop } from './open-loop.ts';
 import { measureRevocationPropagation } from './revocation-propagation.ts';
 import { fmt, fmtInt, summarise, type LatencySummary } from './stats.ts';
 import { chooseDatabaseTarget } from './token-databases.ts';
-import { startTokenServer, type TokenServer } from './token-server-process.ts';
+import { startChild, type BenchChild } from './child-process.ts';
+import type { TokenServerReady } from './token-server.ts';
 
 const PEOPLE = 200;
 const CONCURRENCY = 32;
@@ -38,6 +39,9 @@ const OPEN_LOOP_SOCKETS = 128;
 const AUTOCANNON_RATE_SECONDS = 5;
 const RAW_JOSE_MS = 3000;
 const PROPAGATION_ROUNDS = 100;
+
+/** bench/token-server.ts in its own process, and where it listens. */
+type TokenServer = BenchChild<TokenServerReady> & { url: string };
 /** Other processes busier than this during a figure make it suspect; the report says so. */
 const QUIET_CORES = 0.25;
 const FORM = 'application/x-www-form-urlencoded';
@@ -89,14 +93,14 @@ async function checkOneExchange(server: TokenServer, body: string, publicUrl: st
   if (response.status !== 200) throw new Error(`the first exchange answered ${response.status}: ${text}`);
   const token = (JSON.parse(text) as { access_token: string }).access_token;
   const claims = decodeJwt(token);
-  if (decodeProtectedHeader(token).typ !== 'at+jwt' || claims.sub !== server.assistants[0]!.assistantId || claims.aud !== `${publicUrl}/mcp`) {
+  if (decodeProtectedHeader(token).typ !== 'at+jwt' || claims.sub !== server.ready.assistants[0]!.assistantId || claims.aud !== `${publicUrl}/mcp`) {
     throw new Error(`the first exchange issued an unexpected token: ${JSON.stringify(claims)}`);
   }
 }
 
 /** Everything measured against the token service process, which is stopped before this returns. */
 async function measureExchanges(server: TokenServer, issuer: TestWorkloadIssuer, publicUrl: string) {
-  const subjectTokens = await Promise.all(server.assistants.map((a) => issuer.tokenFor(a.assistantId)));
+  const subjectTokens = await Promise.all(server.ready.assistants.map((a) => issuer.tokenFor(a.assistantId)));
   const bodies = subjectTokens.map(exchangeForm);
   await checkOneExchange(server, bodies[0]!, publicUrl);
 
@@ -143,10 +147,14 @@ async function main(): Promise<void> {
   const runStarted = performance.now();
   try {
     const database = await target.fresh();
-    const server = await startTokenServer({
-      HOST: '127.0.0.1', PORT: String(port), PUBLIC_URL: publicUrl, OPENCRANE_HOME: home, LOG_LEVEL: logLevel,
-      OPENCRANE_WORKLOAD_ISSUER: issuer.url, BENCH_PEOPLE: String(PEOPLE), ...(database.url ? { DATABASE_URL: database.url } : {}),
-    });
+    // Configured as the real token service is configured; PORT is where it listens.
+    const server: TokenServer = {
+      url: `http://127.0.0.1:${port}`,
+      ...await startChild<TokenServerReady>('token server', './token-server.ts', {
+        HOST: '127.0.0.1', PORT: String(port), PUBLIC_URL: publicUrl, OPENCRANE_HOME: home, LOG_LEVEL: logLevel,
+        OPENCRANE_WORKLOAD_ISSUER: issuer.url, BENCH_PEOPLE: String(PEOPLE), ...(database.url ? { DATABASE_URL: database.url } : {}),
+      }),
+    };
     let exchanges: Awaited<ReturnType<typeof measureExchanges>>;
     try {
       exchanges = await measureExchanges(server, issuer, publicUrl);
@@ -176,7 +184,7 @@ async function main(): Promise<void> {
     out(`Machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, Node ${process.version}. Database: ${target.label}.`);
     out();
     out(`Token service in its own process (\`startTokenService\`, LOG_LEVEL ${logLevel}, its log lines to /dev/null), seeded through the ` +
-      `REST API with ${PEOPLE} people in one team that holds an allow grant on one tool (${fmt(server.seedMs / 1000)} s). Load from this ` +
+      `REST API with ${PEOPLE} people in one team that holds an allow grant on one tool (${fmt(server.ready.seedMs / 1000)} s). Load from this ` +
       `process: ${PEOPLE} RS256 ServiceAccount tokens, one per assistant, in turn, each exchanged for an ES256 token for the MCP gateway.`);
     out();
     out('## Against the targets');
