@@ -58,7 +58,10 @@ export async function startMcpGateway(options: {
     await gateway.start();
     stopped.unshift(() => gateway.stop());
     const loggerInstance: FastifyBaseLogger = logger;
-    const app = Fastify({ loggerInstance, genReqId: () => randomUUID(), requestIdHeader: false, routerOptions: { maxParamLength: 200 } });
+    // Long-lived MCP streams would otherwise hold a shutdown open indefinitely.
+    const app = Fastify({
+      loggerInstance, genReqId: () => randomUUID(), requestIdHeader: false, routerOptions: { maxParamLength: 200 }, forceCloseConnections: true,
+    });
     await gateway.register(app);
     app.get('/healthz', () => ({ status: 'ok' }));
     app.get('/readyz', async (_request, reply) => {

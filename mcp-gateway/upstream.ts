@@ -67,7 +67,8 @@ export function createUpstream(options: { connectTimeoutMs: number }): Upstream 
         throw upstreamFailure(err, req.id);
       }
     },
-    close: () => agent.close(),
+    // Streams still open (GET streams, calls in flight) are cut: shutting down must not wait for them.
+    close: () => agent.destroy(),
   };
 }
 

@@ -79,6 +79,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     routerOptions: { maxParamLength: 200 },
+    // Long-lived MCP streams through the gateway would otherwise hold a shutdown open indefinitely.
+    forceCloseConnections: true,
     // Errors raised before routing (an over-long path parameter, a bad URL) get problem+json too.
     frameworkErrors: (error, request, reply) => {
       void sendProblem(reply, request, toAppError(error));
