@@ -25,5 +25,5 @@ export {
   type EpochFeed, type EpochFeedOptions, type RevocationMessage, type Propagation,
 } from './access/revocation-epochs.ts';
 export { serviceAccountNameOf, assistantIdOfServiceAccount, parseServiceAccountUser } from './assistant-identity.ts';
-export { runService, requireDatabaseUrl, type RunningService } from './run-service.ts';
+export { runService, runDatabaseService, stopStack, type RunningService } from './run-service.ts';
 export { readiness, type Readiness } from './readiness.ts';

@@ -2,6 +2,7 @@
 // message naming the variable, exit 2), build the service, listen, and close cleanly on SIGINT/SIGTERM.
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { openDatabase, type Database } from './db/database.ts';
 
 export interface RunningService {
   listen(options: { host: string; port: number }): Promise<string>;
@@ -48,8 +49,38 @@ export async function runService(
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
-/** A service that shares the control plane's PostgreSQL database: without DATABASE_URL it cannot run on its own. */
-export function requireDatabaseUrl(config: Config, name: string): string {
-  if (!config.databaseUrl) throw new ConfigError(`${name} on its own needs DATABASE_URL: it shares the control plane's PostgreSQL database`);
-  return config.databaseUrl;
+/**
+ * A service that shares the control plane's PostgreSQL database (the token service, the MCP gateway on
+ * their own): without DATABASE_URL it cannot run; its connection closes after the service does.
+ */
+export async function runDatabaseService(
+  name: string,
+  start: (context: { config: Config; logger: Logger; database: Database }) => Promise<{ app: Pick<RunningService, 'listen'>; close(): Promise<void> }>,
+): Promise<void> {
+  await runService(name, async ({ config, logger }) => {
+    if (!config.databaseUrl) throw new ConfigError(`${name} on its own needs DATABASE_URL: it shares the control plane's PostgreSQL database`);
+    const database = await openDatabase({ url: config.databaseUrl });
+    const service = await start({ config, logger, database }).catch(async (err: unknown) => {
+      await database.close();
+      throw err;
+    });
+    return {
+      listen: (options) => service.app.listen(options),
+      async close() {
+        await service.close();
+        await database.close();
+      },
+    };
+  });
+}
+
+/** Things to stop, in the reverse order they were started; stopping all of them is safe to call twice. */
+export function stopStack(): { push(stop: () => Promise<void>): void; stopAll(): Promise<void> } {
+  const stops: (() => Promise<void>)[] = [];
+  return {
+    push: (stop) => { stops.unshift(stop); },
+    async stopAll() {
+      while (stops.length > 0) await stops.shift()!();
+    },
+  };
 }

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import {
-  AccessIndex, createAccessService, createDirectorySync, createEpochFeed, createStore, readiness, type Config, type Database, type Logger,
+  AccessIndex, createAccessService, createDirectorySync, createEpochFeed, createStore, readiness, stopStack, type Config, type Database, type Logger,
 } from '../core/index.ts';
 import { loadPolicyEngine } from '../policies/index.ts';
 import {
@@ -31,12 +31,12 @@ export async function startMcpGateway(options: {
   const epochs = createEpochFeed({
     database, db: store.db, logger: logger.child({ component: 'revocation-epochs' }), stalenessMs: config.revocationStalenessMs, service: 'mcp-gateway',
   });
-  const stopped: (() => Promise<void>)[] = [];
+  const stopped = stopStack();
   try {
     await sync.start();
-    stopped.unshift(() => sync.stop());
+    stopped.push(() => sync.stop());
     await epochs.start();
-    stopped.unshift(() => epochs.stop());
+    stopped.push(() => epochs.stop());
     const keyEncryptionKey = await loadKeyEncryptionKey(config);
     const encryptor = createLocalKeyEncryptor(keyEncryptionKey);
     // Only to sign subject tokens for upstream token exchanges; the token service creates and rotates keys.
@@ -56,7 +56,7 @@ export async function startMcpGateway(options: {
       }),
     });
     await gateway.start();
-    stopped.unshift(() => gateway.stop());
+    stopped.push(() => gateway.stop());
     const loggerInstance: FastifyBaseLogger = logger;
     // Long-lived MCP streams would otherwise hold a shutdown open indefinitely.
     const app = Fastify({
@@ -71,15 +71,13 @@ export async function startMcpGateway(options: {
       return reply.status(status).send(body);
     });
     await app.ready();
-    stopped.unshift(() => app.close());
+    stopped.push(() => app.close());
     return {
       app, gateway,
-      async close() {
-        for (const stop of stopped) await stop();
-      },
+      close: () => stopped.stopAll(),
     };
   } catch (err) {
-    for (const stop of stopped) await stop();
+    await stopped.stopAll();
     throw err;
   }
 }

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import {
-  AccessIndex, createDirectorySync, createEpochFeed, createStore, readiness, type Config, type Database, type Logger,
+  AccessIndex, createDirectorySync, createEpochFeed, createStore, readiness, stopStack, type Config, type Database, type Logger,
 } from '../core/index.ts';
 import { createLocalKeyEncryptor, loadKeyEncryptionKey } from './key-encryption.ts';
 import { oauthEndpoints } from './oauth-endpoint.ts';
@@ -33,12 +33,12 @@ export async function startTokenService(options: { config: Config; logger: Logge
     database, db: store.db, logger: logger.child({ component: 'revocation-epochs' }),
     stalenessMs: config.revocationStalenessMs, service: 'token-service',
   });
-  const stopped: (() => Promise<void>)[] = [];
+  const stopped = stopStack();
   try {
     await sync.start();
-    stopped.unshift(() => sync.stop());
+    stopped.push(() => sync.stop());
     await epochs.start();
-    stopped.unshift(() => epochs.stop());
+    stopped.push(() => epochs.stop());
     const tokens = createTokenService({
       db: store.db, encryptor: createLocalKeyEncryptor(await loadKeyEncryptionKey(config)), config,
       directory: index, currentEpoch: epochs.currentEpoch,
@@ -46,7 +46,7 @@ export async function startTokenService(options: { config: Config; logger: Logge
       logger: logger.child({ component: 'token-service' }),
     });
     await tokens.start();
-    stopped.unshift(() => tokens.stop());
+    stopped.push(() => tokens.stop());
 
     const loggerInstance: FastifyBaseLogger = logger;
     const app = Fastify({ loggerInstance, bodyLimit: 32 * 1024, genReqId: () => randomUUID(), requestIdHeader: false });
@@ -59,15 +59,13 @@ export async function startTokenService(options: { config: Config; logger: Logge
       return reply.status(status).send(body);
     });
     await app.ready();
-    stopped.unshift(() => app.close());
+    stopped.push(() => app.close());
     return {
       app, tokens,
-      async close() {
-        for (const stop of stopped) await stop();
-      },
+      close: () => stopped.stopAll(),
     };
   } catch (err) {
-    for (const stop of stopped) await stop();
+    await stopped.stopAll();
     throw err;
   }
 }
