@@ -9,7 +9,7 @@ import { validateHostHeader } from '@modelcontextprotocol/server';
 import type { Decision } from '../policies/types.ts';
 import { TokenVerificationError, type TokenVerifier } from '../token-service/index.ts';
 import type { AuditWriter, GatewayAuditEvent } from './audit-writer.ts';
-import { createAuthorizer, listFilterOf, questionOf, type Caller } from './authorize.ts';
+import { createAuthorizer, listFilterOf, questionOf, type Caller, type Question } from './authorize.ts';
 import { CredentialUnavailableError, type CredentialInjector } from './credentials/index.ts';
 import { errorBody, GatewayError, JSONRPC, parseMessage, type InboundMessage, type RequestId } from './jsonrpc.ts';
 import type { GatewayMetrics } from './metrics.ts';
@@ -156,11 +156,11 @@ export async function registerGatewayRoutes(app: FastifyInstance, deps: GatewayD
       });
     };
 
-    const decide = (caller: Caller, tool: GatewayTool, message: InboundMessage) => {
-      const question = questionOf(message);
-      const decision: Decision = authorizer.decide(caller, tool, question);
+    /** Every decision the gateway makes goes through here, so each one is counted. */
+    const decide = (caller: Caller, tool: GatewayTool, question: Question): Decision => {
+      const decision = authorizer.decide(caller, tool, question);
       metrics.decisions.inc({ tool: tool.name, action: question.action, decision: decision.allow ? 'allow' : 'deny' });
-      return { question, decision };
+      return decision;
     };
 
     const forward = async (
@@ -245,7 +245,8 @@ export async function registerGatewayRoutes(app: FastifyInstance, deps: GatewayD
       });
       const sessionId = sessionOf(request, tool, caller);
       const method = message.kind === 'response' ? 'response' : message.method;
-      const { question, decision } = decide(caller, tool, message);
+      const question = questionOf(message);
+      const decision = decide(caller, tool, question);
       const recorded = {
         name: question.name ?? null, grants: decision.grants, reasons: decision.reasons,
         ...(settings.auditArguments === 'redacted' && question.arguments !== undefined ? { arguments: redactArguments(question.arguments) } : {}),
@@ -296,7 +297,7 @@ export async function registerGatewayRoutes(app: FastifyInstance, deps: GatewayD
       const tool = toolNamed(toolName);
       const sessionId = sessionOf(request, tool, caller);
       if (sessionId === undefined) throw new GatewayError(400, JSONRPC.SERVER_ERROR, 'Bad Request: Mcp-Session-Id header is required');
-      const decision = authorizer.decide(caller, tool, { action: 'tools.list' });
+      const decision = decide(caller, tool, { action: 'tools.list' });
       if (!decision.allow) {
         audit(request, caller, tool, method, { decision: 'deny', grants: decision.grants, reasons: decision.reasons, outcome: 'denied' }, started);
         throw new GatewayError(403, JSONRPC.FORBIDDEN, `Refused by OpenCrane policy: ${decision.reasons.join('; ')}`);
