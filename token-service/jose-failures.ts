@@ -2,6 +2,9 @@
 // kind into its own error codes and words; anything unrecognised is "unavailable", never a pass.
 import { errors } from 'jose';
 
+/** Headers that would let a token choose its own key or add rules we do not implement; every verifier refuses them. */
+export const FORBIDDEN_HEADERS = ['jku', 'x5u', 'jwk', 'x5c', 'crit'] as const;
+
 /** Three base64url parts: the only serialisation our verifiers read. */
 export const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 

@@ -9,7 +9,7 @@ import {
   type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey, type ProtectedHeaderParameters,
 } from 'jose';
 import { LRUCache } from 'lru-cache';
-import { classifyJoseFailure, COMPACT_JWS } from './jose-failures.ts';
+import { classifyJoseFailure, COMPACT_JWS, FORBIDDEN_HEADERS } from './jose-failures.ts';
 
 export type TokenVerificationErrorCode =
   | 'ERR_TOKEN_MALFORMED'
@@ -85,8 +85,6 @@ export interface TokenVerifier {
 
 // Our kids are JWK thumbprints (base64url); anything else (paths, URLs, injection) is refused unread.
 const SAFE_KID = /^[A-Za-z0-9_-]{1,128}$/;
-// Headers that would let the token choose its own key or add rules we do not implement.
-const FORBIDDEN_HEADERS = ['jku', 'x5u', 'jwk', 'x5c', 'crit'] as const;
 const MAX_CLAIM_LENGTH = 512;
 /** The JOSE `typ` of every access token the token service signs (RFC 9068). */
 export const ACCESS_TOKEN_TYPE = 'at+jwt';

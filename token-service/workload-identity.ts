@@ -11,7 +11,7 @@ import {
 } from 'jose';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { parseServiceAccountUser } from '../core/index.ts';
-import { classifyJoseFailure, COMPACT_JWS } from './jose-failures.ts';
+import { classifyJoseFailure, COMPACT_JWS, FORBIDDEN_HEADERS } from './jose-failures.ts';
 
 export interface WorkloadIdentity {
   namespace: string;
@@ -39,7 +39,6 @@ const unavailable = (message: string, cause?: unknown) => new WorkloadIdentityEr
 
 /** Kubernetes signs ServiceAccount tokens with RSA or ECDSA keys; nothing symmetric, never `none`. */
 const WORKLOAD_ALGORITHMS = ['RS256', 'ES256'];
-const FORBIDDEN_HEADERS = ['jku', 'x5u', 'jwk', 'x5c', 'crit'] as const;
 export const MAX_WORKLOAD_TOKEN_LENGTH = 8192;
 
 function checkShape(token: string): void {
