@@ -64,6 +64,17 @@ const EnvSchema = Type.Object({
   /** The Kubernetes namespace assistants run in; a ServiceAccount elsewhere maps to no assistant. */
   OPENCRANE_ASSISTANT_NAMESPACE: Type.String({ pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63, default: 'opencrane' }),
   /**
+   * Where assistants are provisioned: `none` (no cluster: assistants stay "no cluster configured"),
+   * `in-cluster` (the control plane's own ServiceAccount) or `kubeconfig` (OPENCRANE_KUBECONFIG, else
+   * KUBECONFIG or ~/.kube/config).
+   */
+  OPENCRANE_KUBERNETES: Type.Union([Type.Literal('none'), Type.Literal('in-cluster'), Type.Literal('kubeconfig')], { default: 'none' }),
+  OPENCRANE_KUBECONFIG: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+  /** This OpenCrane instance's name: the opencrane.io/instance label on its Assistant resources. */
+  OPENCRANE_INSTANCE: Type.String({ pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63, default: 'opencrane' }),
+  /** What deleting a person's assistant does to its storage: keep it (`retain`) or delete it. */
+  OPENCRANE_ASSISTANT_RETENTION: Type.Union([Type.Literal('retain'), Type.Literal('delete')], { default: 'retain' }),
+  /**
    * The compiled policy to load: a policy.wasm built by `npm run policies:build` with the organisation's
    * own rules in policies/custom/ (for example mounted from a ConfigMap); the committed one by default.
    */
@@ -138,6 +149,13 @@ export interface Config {
     validation: 'jwks' | 'tokenreview';
     audience: string;
     namespace: string;
+  };
+  cluster: {
+    mode: 'none' | 'in-cluster' | 'kubeconfig';
+    kubeconfig: string | undefined;
+    instance: string;
+    namespace: string;
+    retention: 'retain' | 'delete';
   };
 }
 
@@ -245,6 +263,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       validation: settings.OPENCRANE_WORKLOAD_VALIDATION,
       audience: settings.OPENCRANE_WORKLOAD_AUDIENCE ?? tokenIssuer,
       namespace: settings.OPENCRANE_ASSISTANT_NAMESPACE,
+    },
+    cluster: {
+      mode: settings.OPENCRANE_KUBERNETES,
+      kubeconfig: settings.OPENCRANE_KUBECONFIG === undefined ? undefined : path.resolve(settings.OPENCRANE_KUBECONFIG),
+      instance: settings.OPENCRANE_INSTANCE,
+      namespace: settings.OPENCRANE_ASSISTANT_NAMESPACE,
+      retention: settings.OPENCRANE_ASSISTANT_RETENTION,
     },
   };
 }

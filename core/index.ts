@@ -27,3 +27,4 @@ export {
 export { serviceAccountNameOf, assistantIdOfServiceAccount, parseServiceAccountUser } from './assistant-identity.ts';
 export { runService, runDatabaseService, stopStack, type RunningService } from './run-service.ts';
 export { readiness, type Readiness } from './readiness.ts';
+export { loadKubeConfig } from './kube-config.ts';

@@ -44,7 +44,7 @@ export interface AssistantStatus {
   endpoint?: string;
 }
 
-export interface AssistantResource {
+export type AssistantResource = {
   apiVersion: typeof API_VERSION;
   kind: typeof KIND;
   metadata: {
@@ -60,7 +60,7 @@ export interface AssistantResource {
   };
   spec: AssistantSpec;
   status?: AssistantStatus;
-}
+};
 
 const string = (extra: Record<string, unknown> = {}) => ({ type: 'string', ...extra });
 const quantity = { 'x-kubernetes-int-or-string': true, anyOf: [{ type: 'integer' }, { type: 'string' }] };
@@ -106,6 +106,8 @@ export function assistantCrd(): KubeObject {
                   },
                   openclaw: {
                     type: 'object',
+                    // Defaulted as a whole so the pinned image and version show on every resource.
+                    default: {},
                     properties: {
                       image: string({ maxLength: 512, default: DEFAULT_OPENCLAW_IMAGE }),
                       version: string({ maxLength: 128, pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]*$', default: DEFAULT_OPENCLAW_VERSION }),
@@ -114,6 +116,7 @@ export function assistantCrd(): KubeObject {
                   resources: { type: 'object', properties: { requests: quantities, limits: quantities } },
                   storage: {
                     type: 'object',
+                    default: {},
                     properties: { size: { ...quantity, default: '5Gi' }, storageClassName: string({ maxLength: 253 }) },
                   },
                   retention: string({ enum: ['retain', 'delete'], default: 'retain' }),

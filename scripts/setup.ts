@@ -1,5 +1,7 @@
-// Prepares a checkout for tests and development: the pinned tools and the browser the tests drive.
-import { ensureChromium, ensureOpa } from './tools.ts';
+// Prepares a checkout for tests and development: the pinned tools, the browser the tests drive, and
+// the test-only Kubernetes API server and etcd.
+import { ensureChromium, ensureKubeTools, ensureOpa } from './tools.ts';
 
 ensureOpa();
 ensureChromium();
+ensureKubeTools();

@@ -52,3 +52,44 @@ export function ensureChromium(): string {
   if (!existsSync(CHROMIUM_PATH)) throw new Error('apt-get did not install chromium');
   return CHROMIUM_PATH;
 }
+
+export const KUBERNETES_VERSION = 'v1.37.2';
+export const ETCD_VERSION = '3.7.0';
+export const KUBE_APISERVER_PATH = `${TOOLS_BIN}kube-apiserver`;
+export const ETCD_PATH = `${TOOLS_BIN}etcd`;
+const KUBE_TOOLS_MODULE = fileURLToPath(new URL('../test/kube-tools/', import.meta.url));
+
+function versionLine(path: string, args: string[]): string | null {
+  if (!existsSync(path)) return null;
+  try {
+    return execFileSync(path, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch {
+    return null;
+  }
+}
+
+function kubeToolsPresent(): boolean {
+  const apiserver = versionLine(KUBE_APISERVER_PATH, ['--version']);
+  const etcd = versionLine(ETCD_PATH, ['--version']);
+  return apiserver?.includes(`Kubernetes ${KUBERNETES_VERSION}`) === true && etcd?.includes(`etcd Version: ${ETCD_VERSION}`) === true;
+}
+
+/**
+ * The test-only Kubernetes API server and etcd, built from the pinned tools module in test/kube-tools
+ * with the machine's Go toolchain (see its README). Skipped when .tools/bin already holds both at the
+ * pinned versions: a cold build takes several minutes.
+ */
+export function ensureKubeTools(): { apiserver: string; etcd: string } {
+  if (kubeToolsPresent()) return { apiserver: KUBE_APISERVER_PATH, etcd: ETCD_PATH };
+  console.error(`kube-apiserver ${KUBERNETES_VERSION} and etcd ${ETCD_VERSION} not found in .tools/bin; building them (several minutes when cold)`);
+  const version = 'k8s.io/component-base/version';
+  const minor = KUBERNETES_VERSION.split('.')[1];
+  const ldflags = `-X ${version}.gitVersion=${KUBERNETES_VERSION} -X ${version}.gitMajor=1 -X ${version}.gitMinor=${minor}`;
+  const env = { ...process.env, GOTOOLCHAIN: 'local' };
+  execFileSync('go', ['build', `-ldflags=${ldflags}`, '-o', `${TOOLS_BIN}kube-apiserver`, 'k8s.io/kubernetes/cmd/kube-apiserver'], {
+    cwd: KUBE_TOOLS_MODULE, stdio: 'inherit', env,
+  });
+  execFileSync('go', ['build', '-o', ETCD_PATH, 'go.etcd.io/etcd/server/v3'], { cwd: KUBE_TOOLS_MODULE, stdio: 'inherit', env });
+  if (!kubeToolsPresent()) throw new Error(`the build did not produce kube-apiserver ${KUBERNETES_VERSION} and etcd ${ETCD_VERSION}`);
+  return { apiserver: KUBE_APISERVER_PATH, etcd: ETCD_PATH };
+}

@@ -12,7 +12,7 @@ import { sessionCookieName } from './identity/cookies.ts';
 import { registerProblemHandlers, sendProblem, toAppError } from './problem.ts';
 import { validatorCompiler } from './validation.ts';
 import { Problem, StrictObject } from './schemas/common.ts';
-import { AssistantView, assistantSpec } from './routes/assistants.ts';
+import { AssistantView, assistantSpecFor, type AssistantResourceLocator } from './routes/assistants.ts';
 import { registerApiTokenRoutes, ApiTokenView } from './routes/api-tokens.ts';
 import { registerOAuthClientRoutes, OAuthClientView } from './routes/oauth-clients.ts';
 import { registerRevocationRoutes, RevocationView } from './routes/revocations.ts';
@@ -60,6 +60,8 @@ export interface AppDependencies {
   };
   /** Whether the policy engine loaded its WASM; when false every decision denies and /readyz fails. */
   policyLoaded: () => boolean;
+  /** Where each assistant's `Assistant` resource lives, or null when no cluster is configured. */
+  assistantResources: AssistantResourceLocator;
   version?: string;
 }
 
@@ -137,7 +139,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   registerEntityRoutes(app, toolSpec, routeDeps);
   registerEntityRoutes(app, skillSpec, routeDeps);
   registerEntityRoutes(app, knowledgeSpec, routeDeps);
-  registerEntityRoutes(app, assistantSpec, routeDeps);
+  registerEntityRoutes(app, assistantSpecFor(deps.assistantResources), routeDeps);
   registerGrantRoutes(app, routeDeps);
   registerDecisionRoutes(app, { access: deps.access, db: deps.store.db });
   registerAuditRoutes(app, { db: deps.store.db });

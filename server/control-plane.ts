@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { createDevIdentityProvider, DEMO_ACCOUNTS } from './identity/dev-identity-provider.ts';
 import { developmentProviderMetadata, discoverProvider } from './identity/provider-metadata.ts';
 import {
-  AccessIndex, createAccessService, createDirectorySync, createEpochFeed, createStore, openDatabase,
+  AccessIndex, loadKubeConfig, createAccessService, createDirectorySync, createEpochFeed, createStore, openDatabase,
   type AccessService, type Config, type Database, type DirectorySync, type EpochFeed, type Logger, type Store,
 } from '../core/index.ts';
 import { loadPolicyEngine, type PolicyEngine } from '../policies/index.ts';
@@ -17,6 +17,14 @@ import { buildApp } from './app.ts';
 import { createMcpGateway, type McpGateway } from '../mcp-gateway/index.ts';
 import { bootstrapAdminToken } from './auth/api-tokens.ts';
 import { acquireDataLock } from './data-lock.ts';
+import { createAssistantResources, type AssistantResources, type ClusterTarget } from './cluster/assistant-resources.ts';
+import { createMutationRunner } from './services/mutations.ts';
+
+/** The cluster assistants are provisioned in, from the configuration; null when there is none. */
+function clusterTarget(config: Config): ClusterTarget | null {
+  if (config.cluster.mode === 'none') return null;
+  return { kubeConfig: loadKubeConfig(config.cluster), namespace: config.cluster.namespace, instance: config.cluster.instance, retention: config.cluster.retention };
+}
 
 export interface ControlPlane {
   app: FastifyInstance;
@@ -32,6 +40,8 @@ export interface ControlPlane {
   /** The development workload issuer, when no cluster issuer is configured. */
   devWorkload: DevWorkloadIssuer | null;
   gateway: McpGateway;
+  /** Keeps each assistant's `Assistant` resource in the cluster; null when no cluster is configured. */
+  assistantResources: AssistantResources | null;
   /** Path of the admin token file written on first start, or null when tokens already existed. */
   adminTokenFile: string | null;
   close(): Promise<void>;
@@ -102,7 +112,7 @@ export async function createControlPlane({ config, logger, database: given }: Co
     }
     const tokens = createTokenService({
       db: store.db, encryptor, config, directory: index, currentEpoch: epochs.currentEpoch,
-      workload: await createWorkloadValidator(config.workload, devWorkload?.issuer),
+      workload: await createWorkloadValidator(config.workload, config.cluster, devWorkload?.issuer),
       logger: logger.child({ component: 'token-service' }),
     });
     await tokens.start();
@@ -112,15 +122,24 @@ export async function createControlPlane({ config, logger, database: given }: Co
     });
     await gateway.start();
     const identity = await identityProvider(config, logger);
+    const target = clusterTarget(config);
+    const assistantResources = target === null ? null : createAssistantResources({
+      target, database, db: store.db, logger: logger.child({ component: 'assistant-resources' }),
+      runMutation: createMutationRunner({ store, sync, epochs }), resyncIntervalMs: config.resyncIntervalMs,
+    });
+    if (!assistantResources) logger.info('no Kubernetes cluster is configured (OPENCRANE_KUBERNETES=none): assistants are recorded but not provisioned');
+    await assistantResources?.start();
     const app = await buildApp({
       config, logger, store, access, index, sync, epochs, tokens, encryptor, devWorkload, gateway, identity, policyLoaded: () => engine.available,
+      assistantResources: assistantResources ? (id) => assistantResources.resourceOf(id) : null,
     });
     await app.ready();
     const adminTokenFile = await bootstrapAdminToken(store, config.adminTokenFile);
     return {
-      app, store, database, index, sync, epochs, access, engine, tokens, devWorkload, gateway, adminTokenFile,
+      app, store, database, index, sync, epochs, access, engine, tokens, devWorkload, gateway, adminTokenFile, assistantResources,
       async close() {
         await app.close();
+        await assistantResources?.stop();
         await tokens.stop();
         await gateway.stop();
         await sync.stop();

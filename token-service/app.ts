@@ -42,7 +42,7 @@ export async function startTokenService(options: { config: Config; logger: Logge
     const tokens = createTokenService({
       db: store.db, encryptor: createLocalKeyEncryptor(await loadKeyEncryptionKey(config)), config,
       directory: index, currentEpoch: epochs.currentEpoch,
-      workload: await createWorkloadValidator(config.workload),
+      workload: await createWorkloadValidator(config.workload, config.cluster),
       logger: logger.child({ component: 'token-service' }),
     });
     await tokens.start();

@@ -1,7 +1,9 @@
-// Assistants: one per person. For now a record and a status; the operator issue makes them real.
+// Assistants: one per person. The record holds the status the operator reports on the person's
+// `Assistant` resource; without a cluster configured, every assistant says so and stays pending.
 import { Type } from 'typebox';
 import { sql } from 'drizzle-orm';
 import { notFound, repositories, schema, type Assistant } from '../../core/index.ts';
+import { API_VERSION, KIND } from '../../operator/index.ts';
 import { Id, Nullable, StrictObject, Timestamp } from '../schemas/common.ts';
 import type { EntitySpec } from './entity-routes.ts';
 
@@ -11,12 +13,22 @@ export const AssistantStatus = Type.Union(
 
 export const AssistantView = Type.Object({
   id: Id('assistant'), personId: Id('person'), status: AssistantStatus, statusMessage: Nullable(Type.String()),
-  endpoint: Nullable(Type.String()), createdAt: Timestamp, updatedAt: Timestamp,
+  endpoint: Nullable(Type.String()),
+  /** The assistant's `Assistant` resource in the cluster, or null when no cluster is configured. */
+  resource: Nullable(Type.Object({
+    apiVersion: Type.String(), kind: Type.String(), namespace: Type.String(), name: Type.String(),
+  }, { additionalProperties: false })),
+  createdAt: Timestamp, updatedAt: Timestamp,
 }, { $id: 'Assistant' });
+
+export const NO_CLUSTER_MESSAGE = 'no cluster configured: set OPENCRANE_KUBERNETES to provision assistants';
 
 const iso = (d: Date) => d.toISOString();
 
-export const assistantSpec: EntitySpec<Assistant, typeof schema.assistants.$inferInsert, unknown> = {
+/** Where each assistant's resource lives, or null without a cluster. */
+export type AssistantResourceLocator = ((assistantId: string) => { namespace: string; name: string }) | null;
+
+export const assistantSpecFor = (locate: AssistantResourceLocator): EntitySpec<Assistant, typeof schema.assistants.$inferInsert, unknown> => ({
   kind: 'assistant', path: 'assistants', tag: 'Assistants', words: ['assistant', 'assistants'],
   operation: ['Assistant', 'Assistants'], repo: repositories.assistants, view: Type.Ref('Assistant'),
   createBody: StrictObject({ personId: Id('person') }),
@@ -36,7 +48,10 @@ export const assistantSpec: EntitySpec<Assistant, typeof schema.assistants.$infe
     },
   },
   toView: (a) => ({
-    id: a.id, personId: a.personId, status: a.status, statusMessage: a.statusMessage, endpoint: a.endpoint,
+    id: a.id, personId: a.personId, status: a.status,
+    statusMessage: a.statusMessage ?? (locate === null && a.status === 'pending' ? NO_CLUSTER_MESSAGE : null),
+    endpoint: a.endpoint,
+    resource: locate === null ? null : { apiVersion: API_VERSION, kind: KIND, ...locate(a.id) },
     createdAt: iso(a.createdAt), updatedAt: iso(a.updatedAt),
   }),
   toInsert: (id, b) => ({ id, personId: b.personId as string, status: 'pending' }),
@@ -53,4 +68,4 @@ export const assistantSpec: EntitySpec<Assistant, typeof schema.assistants.$infe
     update: (a) => [{ entity: 'assistant', id: a.id }],
     delete: (a) => [{ entity: 'assistant', id: a.id }],
   },
-};
+});
