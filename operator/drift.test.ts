@@ -34,6 +34,11 @@ describe('drift check', () => {
     expect(containsDesired({ a: { b: 1 } }, { a: 'string' })).toBe(false);
   });
 
+  it('an empty map or list matches the field the API server left out', () => {
+    expect(containsDesired({ spec: { ingress: [], selector: { matchLabels: {} } } }, { spec: { selector: {} } })).toBe(true);
+    expect(containsDesired({ spec: { ingress: [] } }, { spec: { ingress: [{ from: [] }] } })).toBe(false);
+  });
+
   it('undefined desired fields are not required', () => {
     expect(containsDesired({ a: 1, b: undefined }, { a: 1 })).toBe(true);
   });

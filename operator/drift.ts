@@ -4,9 +4,14 @@
 // terminationMessagePath, …), so the check is "the live object contains the desired one", field by
 // field; a field someone removed or changed by hand makes it false and the object is applied again.
 
-/** True when every field of `desired` is present in `live` with the same value; lists must match in length and order. */
+/**
+ * True when every field of `desired` is present in `live` with the same value; lists must match in
+ * length and order. An empty map or list matches an absent field: the API server omits empty ones
+ * (`matchLabels: {}`, `ingress: []`).
+ */
 export function containsDesired(desired: unknown, live: unknown): boolean {
   if (desired === null || typeof desired !== 'object') return sameScalar(desired, live);
+  if (live === undefined && (Array.isArray(desired) ? desired.length === 0 : Object.keys(desired).length === 0)) return true;
   if (Array.isArray(desired)) {
     return Array.isArray(live) && live.length === desired.length && desired.every((item, i) => containsDesired(item, live[i]));
   }

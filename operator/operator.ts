@@ -117,17 +117,15 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         { apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace, finalizers: [FINALIZER] } }, FIELD_MANAGER,
       ));
     }
-    let applyError: string | undefined;
+    // The objects do not depend on each other at the API server, so the ones that drifted go in parallel.
     const desired = desiredObjects(assistant, settings);
-    for (const [part, object] of Object.entries(desired) as [keyof AssistantObjects, KubeObject][]) {
-      if (containsDesired(object, owned[part].get(object.metadata.name, namespace))) continue;
-      try {
-        await counted(object.kind, 'apply', () => api.apply(object, FIELD_MANAGER));
-      } catch (err) {
-        applyError = `applying the ${object.kind} ${object.metadata.name} failed: ${errorText(err)}`;
-        break;
-      }
-    }
+    const drifted = (Object.entries(desired) as [keyof AssistantObjects, KubeObject][])
+      .filter(([part, object]) => !containsDesired(object, owned[part].get(object.metadata.name, namespace)))
+      .map(([, object]) => object);
+    const results = await Promise.allSettled(drifted.map((object) => counted(object.kind, 'apply', () => api.apply(object, FIELD_MANAGER))));
+    const failed = results.findIndex((r) => r.status === 'rejected');
+    const applyError = failed < 0 ? undefined
+      : `applying the ${drifted[failed]!.kind} ${drifted[failed]!.metadata.name} failed: ${errorText((results[failed] as PromiseRejectedResult).reason)}`;
     const statefulSet = owned.statefulSet.get(names(assistant).statefulSet, namespace);
     const status = computeStatus(assistant, { applyError, statefulSet }, clusterDomain, new Date());
     if (!sameStatus(assistant.status, status)) {

@@ -118,10 +118,26 @@ describe('the objects the operator generates', () => {
 
 describe('reconciling one namespace for one instance', () => {
   const ns = 'alpha-assistants';
+  let alpha: RunningOperator;
   beforeAll(async () => {
     await cluster.namespace(ns);
-    await operator('alpha', ns);
+    alpha = await operator('alpha', ns);
   }, 30_000);
+
+  const writes = async () => (await alpha.metrics.writes.get()).values.reduce((sum, v) => sum + v.value, 0);
+  const reconciles = async () => (await alpha.metrics.reconciles.get()).values.reduce((sum, v) => sum + v.value, 0);
+
+  it('a resync of provisioned, unchanged Assistants sends no writes at all', async () => {
+    const created = await Promise.all([createAssistant(ns, 'alpha'), createAssistant(ns, 'alpha'), createAssistant(ns, 'alpha', { suspended: true })]);
+    for (const a of created) await waitProvisioned(a.metadata.name, ns);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await alpha.idle();
+    const [writesBefore, reconcilesBefore] = [await writes(), await reconciles()];
+    alpha.resync();
+    await alpha.idle();
+    expect(await reconciles() - reconcilesBefore).toBeGreaterThanOrEqual(created.length);
+    expect(await writes() - writesBefore).toBe(0);
+  });
 
   it('a new Assistant gets every object, with owner references, and reports Provisioned', async () => {
     const created = await createAssistant(ns, 'alpha');

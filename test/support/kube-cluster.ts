@@ -84,7 +84,8 @@ export async function startTestCluster(): Promise<TestCluster> {
     `--service-account-issuer=${issuer}`,
     `--service-account-key-file=${path.join(dir, 'sa.pub')}`,
     `--service-account-signing-key-file=${path.join(dir, 'sa.key')}`,
-    '--service-cluster-ip-range=10.0.0.0/24',
+    // Room for thousands of Services (each takes a cluster IP), as the operator benchmark needs.
+    '--service-cluster-ip-range=10.96.0.0/16',
     '--authorization-mode=RBAC',
     `--token-auth-file=${path.join(dir, 'tokens.csv')}`,
     '--enable-priority-and-fairness=false',
