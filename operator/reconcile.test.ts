@@ -234,6 +234,20 @@ describe('reconciling one namespace for one instance', () => {
     }
   });
 
+  it('an object the API server refuses makes the Assistant Degraded with the reason; the others are still applied', async () => {
+    const created = await createAssistant(ns, 'alpha', { resources: { requests: { cpu: 'lots' } } });
+    const degraded = await waitUntil(() => getAssistant(created.metadata.name, ns), (a) => a?.status?.phase === 'Degraded', 10_000, 'Degraded');
+    expect(condition(degraded, 'Degraded')).toMatchObject({ status: 'True', reason: 'ApplyFailed' });
+    expect(condition(degraded, 'Degraded')?.message).toMatch(/StatefulSet/);
+    expect(condition(degraded, 'Provisioned')).toMatchObject({ status: 'False', reason: 'ApplyFailed' });
+    expect(await get(KINDS.networkPolicy, created.metadata.name, ns)).toBeDefined();
+    expect(await get(KINDS.statefulSet, created.metadata.name, ns)).toBeUndefined();
+
+    await cluster.api.mergePatch(ASSISTANT, created.metadata.name, ns, { spec: { resources: null } });
+    await waitProvisioned(created.metadata.name, ns);
+    expect(await get(KINDS.statefulSet, created.metadata.name, ns)).toBeDefined();
+  });
+
   it('Assistants in another namespace are not touched', async () => {
     const other = await cluster.namespace('alpha-elsewhere');
     const created = await createAssistant(other, 'alpha');
@@ -243,6 +257,26 @@ describe('reconciling one namespace for one instance', () => {
     expect(a?.metadata.finalizers ?? []).toEqual([]);
     expect(await get(KINDS.statefulSet, created.metadata.name, other)).toBeUndefined();
   });
+});
+
+describe('watching every namespace', () => {
+  it('an operator for all namespaces provisions its instance\'s Assistants wherever they are', async () => {
+    const [first, second] = [await cluster.namespace('everywhere-1'), await cluster.namespace('everywhere-2')];
+    await startOperatorForAll();
+    const a = await createAssistant(first, 'everywhere');
+    const b = await createAssistant(second, 'everywhere');
+    await waitProvisioned(a.metadata.name, first);
+    await waitProvisioned(b.metadata.name, second);
+  });
+
+  async function startOperatorForAll() {
+    const leases = await cluster.namespace('everywhere-leases');
+    const running = await startOperator({
+      kubeConfig: cluster.kubeConfig, settings: settings('everywhere'), namespace: undefined, logger,
+      lease: { namespace: leases, retryPeriodMs: 300 },
+    });
+    operators.push(running);
+  }
 });
 
 describe('two OpenCrane instances in one namespace', () => {

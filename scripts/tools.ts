@@ -1,7 +1,7 @@
 // Pinned developer tools. The policy build is only reproducible with the exact opa version, so the
 // scripts never use an opa found on PATH.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, renameSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const OPA_VERSION = '1.22.2';
@@ -86,10 +86,12 @@ export function ensureKubeTools(): { apiserver: string; etcd: string } {
   const minor = KUBERNETES_VERSION.split('.')[1];
   const ldflags = `-X ${version}.gitVersion=${KUBERNETES_VERSION} -X ${version}.gitMajor=1 -X ${version}.gitMinor=${minor}`;
   const env = { ...process.env, GOTOOLCHAIN: 'local' };
-  execFileSync('go', ['build', `-ldflags=${ldflags}`, '-o', `${TOOLS_BIN}kube-apiserver`, 'k8s.io/kubernetes/cmd/kube-apiserver'], {
+  // One build for both shares the compiled dependencies they have in common (etcd's client, grpc, …).
+  // etcd's main package is go.etcd.io/etcd/server/v3, so its binary comes out named `server`.
+  execFileSync('go', ['build', `-ldflags=${ldflags}`, '-o', TOOLS_BIN, 'k8s.io/kubernetes/cmd/kube-apiserver', 'go.etcd.io/etcd/server/v3'], {
     cwd: KUBE_TOOLS_MODULE, stdio: 'inherit', env,
   });
-  execFileSync('go', ['build', '-o', ETCD_PATH, 'go.etcd.io/etcd/server/v3'], { cwd: KUBE_TOOLS_MODULE, stdio: 'inherit', env });
+  renameSync(`${TOOLS_BIN}server`, ETCD_PATH);
   if (!kubeToolsPresent()) throw new Error(`the build did not produce kube-apiserver ${KUBERNETES_VERSION} and etcd ${ETCD_VERSION}`);
   return { apiserver: KUBE_APISERVER_PATH, etcd: ETCD_PATH };
 }
