@@ -386,4 +386,40 @@ describe.each(testDatabases)('grants and decisions API on $name', (target) => {
       expect(explanation.summary).toContain(String(kb.name));
     });
   });
+
+  describe('who can reach a resource', () => {
+    it('lists exactly the active people the policy allows, with the grants that allow them', async () => {
+      const team = await f.team();
+      const [member, denied, outsider, suspended] = [await f.person(), await f.person(), await f.person(), await f.person()];
+      const tool = await f.tool();
+      for (const p of [member, denied, suspended]) await f.join(team.id, p.id);
+      const allow = await f.grant({ subject: { kind: 'team', id: team.id }, resource: { kind: 'tool', id: tool.id }, effect: 'allow' });
+      await f.grant({ subject: { kind: 'person', id: denied.id }, resource: { kind: 'tool', id: tool.id }, effect: 'deny' });
+      await api({ method: 'PATCH', url: `/api/v1/people/${suspended.id}`, body: { status: 'suspended' } });
+      const response = await api({ method: 'GET', url: `/api/v1/access/who?kind=tool&id=${tool.id}` });
+      expect(response.statusCode, response.body).toBe(200);
+      const body = response.json<{ action: string; items: { personId: string; grants: string[] }[]; evaluated: number }>();
+      expect(body.action).toBe('tools.list');
+      expect(body.items).toEqual([expect.objectContaining({ personId: member.id, email: member.email, grants: [allow.id] })]);
+      expect(body.items.some((i) => [denied.id, outsider.id, suspended.id].includes(i.personId))).toBe(false);
+      expect(body.evaluated).toBeGreaterThanOrEqual(3);
+    });
+
+    it('a tool-name pattern narrows who may call one tool', async () => {
+      const person = await f.person();
+      const tool = await f.tool();
+      await f.grant({ subject: { kind: 'person', id: person.id }, resource: { kind: 'tool', id: tool.id, toolPattern: 'list_*' }, effect: 'allow' });
+      const ask = async (toolName: string) => (await api({ method: 'GET', url: `/api/v1/access/who?kind=tool&id=${tool.id}&action=tools.call&toolName=${toolName}` }))
+        .json<{ items: { personId: string }[] }>().items.map((i) => i.personId);
+      expect(await ask('list_issues')).toContain(person.id);
+      expect(await ask('delete_repo')).not.toContain(person.id);
+    });
+
+    it('an unknown resource is a 404 and a malformed query a 400', async () => {
+      const missing = await api({ method: 'GET', url: '/api/v1/access/who?kind=skill&id=skl_01ARZ3NDEKTSV4RRFFQ69G5FAV' });
+      expect(missing.statusCode).toBe(404);
+      const bad = await api({ method: 'GET', url: '/api/v1/access/who?kind=printer&id=x' });
+      expect(bad.statusCode).toBe(400);
+    });
+  });
 });

@@ -17,7 +17,7 @@ import { registerApiTokenRoutes, ApiTokenView } from './routes/api-tokens.ts';
 import { registerOAuthClientRoutes, OAuthClientView } from './routes/oauth-clients.ts';
 import { registerRevocationRoutes, RevocationView } from './routes/revocations.ts';
 import { AuditEventView, registerAuditRoutes } from './routes/audit.ts';
-import { DecisionView, ExplanationView, registerDecisionRoutes } from './routes/decisions.ts';
+import { AccessWhoView, DecisionView, ExplanationView, registerDecisionRoutes } from './routes/decisions.ts';
 import { DepartmentView, PersonView, TeamView, departmentSpec, personSpec, teamSpec } from './routes/directory.ts';
 import { registerEntityRoutes } from './routes/entity-routes.ts';
 import { GrantView, registerGrantRoutes } from './routes/grants.ts';
@@ -67,7 +67,7 @@ export interface AppDependencies {
 
 const SHARED_SCHEMAS = [
   Problem, DepartmentView, TeamView, PersonView, MembershipView, ToolView, SkillView, KnowledgeView, AssistantView,
-  GrantView, DecisionView, ExplanationView, AuditEventView, ApiTokenView, RevocationView, OAuthClientView,
+  GrantView, DecisionView, ExplanationView, AccessWhoView, AuditEventView, ApiTokenView, RevocationView, OAuthClientView,
   PublishedJwkSchema,
 ];
 

@@ -23,7 +23,7 @@ const COVERED_OPERATIONS: Record<string, string[]> = {
     'listTeamMembers', 'listPersonTeams', 'getTeamMember', 'addTeamMember', 'removeTeamMember',
     'healthz', 'readyz',
   ],
-  'api.grants.test.ts': ['createGrant', 'listGrants', 'getGrant', 'updateGrant', 'deleteGrant', 'decide', 'explainDecision'],
+  'api.grants.test.ts': ['createGrant', 'listGrants', 'getGrant', 'updateGrant', 'deleteGrant', 'decide', 'explainDecision', 'whoCanAccess'],
   'api.audit.test.ts': ['listAuditEvents'],
   'api.auth.test.ts': ['createApiToken', 'listApiTokens', 'getApiToken', 'revokeApiToken'],
   'routes/me.test.ts': ['getJwks', 'getMe', 'createPairingLink'],

@@ -1,7 +1,8 @@
 // Decisions: ask the policy engine whether a person may do something, and why.
 import { Type } from 'typebox';
 import type { FastifyInstance } from 'fastify';
-import { repositories, type AccessQuestion, type AccessService, type Db } from '../../core/index.ts';
+import { eq } from 'drizzle-orm';
+import { notFound, repositories, schema, type AccessQuestion, type AccessService, type Db } from '../../core/index.ts';
 import { ACTIONS } from '../../policies/index.ts';
 import type { PolicyGrant } from '../../policies/types.ts';
 import { ALL_ROLES } from '../auth/auth-plugin.ts';
@@ -51,6 +52,26 @@ export const ExplanationView = Type.Object({
   considered: Type.Array(ConsideredGrant, { description: 'Every grant that could apply to this person and resource' }),
 }, { $id: 'DecisionExplanation' });
 
+export const AccessWhoView = Type.Object({
+  resource: Type.Object({ kind: Type.String(), id: Type.String(), name: Type.String() }),
+  action: Type.String(),
+  toolName: Nullable(Type.String()),
+  items: Type.Array(Type.Object({
+    personId: Type.String(), email: Type.String(), displayName: Type.String(),
+    grants: Type.Array(Type.String(), { description: 'The grants that allow it' }),
+  })),
+  evaluated: Type.Integer({ description: 'How many active people were decided' }),
+}, { $id: 'AccessWho' });
+
+const WhoQuery = StrictObject({
+  kind: ResourceKind,
+  id: Type.String({ maxLength: 40, pattern: '^[a-z]+_[0-9A-HJKMNP-TV-Z]{26}$' }),
+  action: Type.Optional(Action),
+  toolName: Type.Optional(Type.String({ minLength: 1, maxLength: 256, pattern: '^[A-Za-z0-9_.:/@+~-]+$' })),
+});
+
+const DEFAULT_ACTION = { tool: 'tools.list', skill: 'skills.read', knowledge: 'knowledge.read' } as const;
+
 type DecisionBody = {
   subject: { personId: string }; assistantId?: string; action: AccessQuestion['action'];
   resource: AccessQuestion['resource'];
@@ -64,6 +85,32 @@ const RESOURCE_WORDS = { tool: 'tool', skill: 'skill', knowledge: 'knowledge col
 
 export function registerDecisionRoutes(app: FastifyInstance, deps: { access: AccessService; db: Db }): void {
   const tags = ['Decisions'];
+  // Every active person is decided with the same policy the gateway uses: the answer is who the policy
+  // lets through today, custom rules included, not a reading of the grants table.
+  app.get('/api/v1/access/who', {
+    onRequest: app.authorize(...ALL_ROLES),
+    schema: {
+      operationId: 'whoCanAccess', tags,
+      summary: 'The people the policy allows to reach a resource (tools.list for a tool unless an action is given)',
+      querystring: WhoQuery, response: { 200: Type.Ref('AccessWho'), ...errorResponses() },
+    },
+  }, async (request) => {
+    const query = request.query as { kind: 'tool' | 'skill' | 'knowledge'; id: string; action?: AccessQuestion['action']; toolName?: string };
+    const resource = await RESOURCE_REPOS[query.kind].get(deps.db, query.id);
+    if (!resource) throw notFound(RESOURCE_WORDS[query.kind], query.id);
+    const action = query.action ?? DEFAULT_ACTION[query.kind];
+    const people = await deps.db.select({ id: schema.people.id, email: schema.people.email, displayName: schema.people.displayName })
+      .from(schema.people).where(eq(schema.people.status, 'active')).orderBy(schema.people.email);
+    const items = [];
+    for (const person of people) {
+      const decision = deps.access.decide({
+        personId: person.id, action, resource: { kind: query.kind, id: query.id, ...(query.toolName ? { toolName: query.toolName } : {}) },
+      });
+      if (decision.allow) items.push({ personId: person.id, email: person.email, displayName: person.displayName, grants: decision.grants });
+    }
+    return { resource: { kind: query.kind, id: query.id, name: resource.name }, action, toolName: query.toolName ?? null, items, evaluated: people.length };
+  });
+
   app.post('/api/v1/decisions', {
     onRequest: app.authorize(...ALL_ROLES),
     schema: {
