@@ -328,4 +328,18 @@ describe.each(testDatabases)('directory and resource API on $name', (target) => 
       expect(response.json()).toEqual({ status: 'ready', checks: { database: 'ok', policy: 'ok', directory: 'ok' } });
     });
   });
+
+  describe('finding a record by name', () => {
+    it.each(['departments', 'teams', 'tools', 'skills', 'knowledge'])('GET /api/v1/%s?name= matches the exact name, in any case', async (path) => {
+      const make = { departments: f.department, teams: f.team, tools: f.tool, skills: f.skill, knowledge: f.knowledge }[path as 'tools'];
+      const created = await make();
+      await make();
+      const name = String(created.name);
+      const found = await api({ method: 'GET', url: `/api/v1/${path}?name=${encodeURIComponent(name.toUpperCase())}` });
+      expect(found.statusCode, found.body).toBe(200);
+      expect(found.json<{ items: { id: string }[] }>().items.map((i) => i.id)).toEqual([created.id]);
+      const none = await api({ method: 'GET', url: `/api/v1/${path}?name=${encodeURIComponent(`${name}-missing`)}` });
+      expect(none.json<{ items: unknown[] }>().items).toEqual([]);
+    });
+  });
 });

@@ -1,11 +1,11 @@
 // Departments, teams and people: the subjects that grants name.
 import { Type } from 'typebox';
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { grantIdsReferencing } from '../../core/store/grants.ts';
 import { newId, notFound, publishEpoch, raiseRevocationEpoch, repositories, schema, type Db, type Department, type Person, type Team } from '../../core/index.ts';
 import type { SubjectKind } from '../../policies/types.ts';
 import { Description, Id, Name, Nullable, StrictObject, Timestamp } from '../schemas/common.ts';
-import type { EntitySpec } from './entity-routes.ts';
+import { nameFilter, type EntitySpec } from './entity-routes.ts';
 import type { MutationContext } from '../services/mutations.ts';
 import { revokeSessionsOf } from '../identity/sessions.ts';
 import { revokePairingLinksOf } from '../../token-service/index.ts';
@@ -47,6 +47,7 @@ export const departmentSpec: EntitySpec<Department, typeof schema.departments.$i
   operation: ['Department', 'Departments'], repo: repositories.departments, view: Type.Ref('Department'),
   createBody: StrictObject({ name: Name, description: Type.Optional(Description) }),
   updateBody: StrictObject({ name: Type.Optional(Name), description: Type.Optional(Nullable(Description)) }, { minProperties: 1 }),
+  listFilters: nameFilter(schema.departments.name),
   toView: (d) => ({ id: d.id, name: d.name, description: d.description, createdAt: iso(d.createdAt), updatedAt: iso(d.updatedAt) }),
   toInsert: (id, b) => ({ id, name: b.name as string, description: (b.description as string | undefined) ?? null }),
   toPatch: (b) => ({ name: b.name as string | undefined, description: optionalString(b.description) }),
@@ -62,8 +63,14 @@ export const teamSpec: EntitySpec<Team, typeof schema.teams.$inferInsert, unknow
     name: Type.Optional(Name), description: Type.Optional(Nullable(Description)), departmentId: Type.Optional(Nullable(Id('department'))),
   }, { minProperties: 1 }),
   listFilters: {
-    properties: { departmentId: Type.Optional(Id('department')) },
-    where: (q) => (q.departmentId ? eq(schema.teams.departmentId, q.departmentId as string) : undefined),
+    properties: { departmentId: Type.Optional(Id('department')), ...nameFilter(schema.teams.name).properties },
+    where: (q) => {
+      const parts = [
+        q.departmentId ? eq(schema.teams.departmentId, q.departmentId as string) : undefined,
+        nameFilter(schema.teams.name).where(q),
+      ].filter((p) => p !== undefined);
+      return parts.length ? and(...parts) : undefined;
+    },
   },
   toView: (t) => ({
     id: t.id, name: t.name, description: t.description, departmentId: t.departmentId,

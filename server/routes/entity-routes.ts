@@ -3,12 +3,23 @@
 // audit events and change notifications, so every collection behaves the same way.
 import { Type, type TSchema } from 'typebox';
 import type { FastifyInstance } from 'fastify';
-import type { SQL } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { newId, notFound, type Db, type DirectoryChange, type IdKind } from '../../core/index.ts';
 import type { EntityRepository } from '../../core/store/entity-repository.ts';
 import { actorOf, ALL_ROLES } from '../auth/auth-plugin.ts';
 import { decodeCursor, encodeCursor, errorResponses, Id, PageOf, PageQuery, StrictObject } from '../schemas/common.ts';
 import type { MutationContext, RunMutation } from '../services/mutations.ts';
+
+/** A `?name=` list filter (exact, case-insensitive), which clients use to turn a name into an id. */
+export function nameFilter(column: AnyPgColumn): ListFilters {
+  return {
+    properties: { name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) },
+    where: (q) => (typeof q.name === 'string' ? sql`lower(${column}) = lower(${q.name})` : undefined),
+  };
+}
+
+export interface ListFilters { properties: Record<string, TSchema>; where: (query: Record<string, unknown>) => SQL | undefined }
 
 export interface EntitySpec<Row extends { id: string }, Insert, View> {
   kind: IdKind;
@@ -23,7 +34,7 @@ export interface EntitySpec<Row extends { id: string }, Insert, View> {
   view: TSchema;
   createBody: TSchema;
   updateBody: TSchema;
-  listFilters?: { properties: Record<string, TSchema>; where: (query: Record<string, unknown>) => SQL | undefined };
+  listFilters?: ListFilters;
   toView(row: Row): View;
   toInsert(id: string, body: Record<string, unknown>): Insert;
   toPatch(body: Record<string, unknown>): Partial<Insert>;

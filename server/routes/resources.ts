@@ -2,14 +2,14 @@
 import { Type } from 'typebox';
 import { grantIdsReferencing } from '../../core/store/grants.ts';
 import type { EntityRepository } from '../../core/store/entity-repository.ts';
-import { repositories, validation, type Db, type schema, type KnowledgeCollection, type Skill, type Tool } from '../../core/index.ts';
+import { repositories, validation, type Db, schema, type KnowledgeCollection, type Skill, type Tool } from '../../core/index.ts';
 import {
   HEADER_NAME_PATTERN, TOOL_AUTH_FIELDS, TOOL_AUTH_KINDS, toolAuthProblems, toolCredentialStatuses,
   type ToolAuthConfig, type ToolAuthKind,
 } from '../../mcp-gateway/credentials/index.ts';
 import type { ResourceKind } from '../../policies/types.ts';
 import { Description, Id, Nullable, Slug, StrictObject, Timestamp } from '../schemas/common.ts';
-import type { EntitySpec } from './entity-routes.ts';
+import { nameFilter, type EntitySpec } from './entity-routes.ts';
 import type { MutationContext } from '../services/mutations.ts';
 
 const iso = (d: Date) => d.toISOString();
@@ -132,7 +132,7 @@ function parseToolAuth(auth: Record<string, unknown>): { authKind: ToolAuthKind;
 
 export const toolSpec: EntitySpec<ToolRow, NewTool, unknown> = {
   kind: 'tool', path: 'tools', tag: 'Resources', words: ['tool', 'tools'], operation: ['Tool', 'Tools'],
-  repo: toolRepository, view: Type.Ref('Tool'),
+  repo: toolRepository, view: Type.Ref('Tool'), listFilters: nameFilter(schema.tools.name),
   createBody: StrictObject({
     name: Slug, url: ToolUrl, transport: Type.Optional(ToolTransport), description: Type.Optional(Description),
     auth: Type.Optional(ToolAuthBody), rateLimitPerMinute: Type.Optional(RateLimit),
@@ -173,6 +173,7 @@ function namedSpec<Row extends Skill | KnowledgeCollection>(
 ): EntitySpec<Row, { id: string; name: string; description?: string | null }, unknown> {
   return {
     kind, path, tag: 'Resources', words, operation, repo, view: Type.Ref(ref),
+    listFilters: nameFilter(kind === 'skill' ? schema.skills.name : schema.knowledgeCollections.name),
     createBody: StrictObject({ name: Slug, description: Type.Optional(Description) }),
     updateBody: StrictObject({ name: Type.Optional(Slug), description: Type.Optional(Nullable(Description)) }, { minProperties: 1 }),
     toView: (r) => ({ id: r.id, name: r.name, description: r.description, createdAt: iso(r.createdAt), updatedAt: iso(r.updatedAt) }),
