@@ -1,0 +1,23 @@
+// Starts the interactive view on the terminal, signed in as the current context.
+import { render } from 'ink';
+import { CommandContext, type CliIo } from '../context.ts';
+import { CliError } from '../errors.ts';
+import { App } from './app.tsx';
+import { themeFor } from './theme.ts';
+
+export async function runTui(io: CliIo): Promise<number> {
+  const ctx = new CommandContext(io, { output: 'table' });
+  let api;
+  try {
+    api = await ctx.api();
+  } catch (err) {
+    if (err instanceof CliError) {
+      io.stderr(`Error: ${err.message}.\n${err.hint ? `${err.hint}\n` : ''}`);
+      return err.exitCode;
+    }
+    throw err;
+  }
+  const instance = render(<App api={api} theme={themeFor(io.env)} quit={() => instance.unmount()} />);
+  await instance.waitUntilExit();
+  return 0;
+}
