@@ -44,8 +44,8 @@ export function registerAccessCommands(program: Command, io: CliIo): void {
     .addHelpText('after', '\nExamples:\n  oc grant tool github --to team:platform\n  oc grant tool github --to team:platform --tools \'list_*\' --expires 30d\n  oc grant tool github --to person:eve@example.com --deny --reason "contractor"')
     .action(async (kind: string, name: string, opts: { to: string; tools?: string; expires?: string; deny?: boolean; reason?: string }, command: Command) => {
       const ctx = CommandContext.of(io, command);
-      const target = await resource(ctx, `${kind}:${name}`);
       const who = await subject(ctx, opts.to);
+      const target = await resource(ctx, `${kind}:${name}`);
       const expiresAt = opts.expires ? expiryFrom(opts.expires) : undefined;
       const grant = await call('creating the grant', (await ctx.api()).POST('/api/v1/grants', {
         body: {

@@ -49,11 +49,16 @@ export function registerResourceCommands(program: Command, io: CliIo): void {
     });
   tools.command('create').description('Register a tool (an MCP server reachable from the gateway)').argument('<name>')
     .argument('<server-url>', 'the MCP server\'s URL').option('--description <text>')
-    .addHelpText('after', '\nExample:\n  oc tools create github https://mcp.github.example.com/mcp')
-    .action(async (name: string, url: string, opts: { description?: string }, command: Command) => {
+    .option('--auth <kind>', 'how the gateway authenticates upstream: none, bearer, header (with --header-name) or per_person', 'none')
+    .option('--header-name <name>', 'for --auth header: the header that carries the secret')
+    .addHelpText('after', '\nSet the secret afterwards with `oc tools credentials set`.\n\nExamples:\n  oc tools create github https://mcp.github.example.com/mcp --auth bearer\n  oc tools create search https://search.example.com/mcp --auth header --header-name X-Api-Key')
+    .action(async (name: string, url: string, opts: { description?: string; auth: string; headerName?: string }, command: Command) => {
       const ctx = CommandContext.of(io, command);
       const tool = await call('registering the tool', (await ctx.api()).POST('/api/v1/tools', {
-        body: { name, url, ...(opts.description ? { description: opts.description } : {}) },
+        body: {
+          name, url, ...(opts.description ? { description: opts.description } : {}),
+          ...(opts.auth !== 'none' ? { auth: { kind: opts.auth as 'bearer', ...(opts.headerName ? { headerName: opts.headerName } : {}) } } : {}),
+        },
       }));
       ctx.done(`Registered tool ${tool.name} (${tool.id}).`, tool, TOOL_COLUMNS);
     });
