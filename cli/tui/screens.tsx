@@ -129,7 +129,8 @@ export function GrantEditor({ api, theme, go }: ScreenProps) {
 
   const summary = `${draft.effect ?? '…'} ${draft.subjectKind ?? '…'} ${draft.subject?.label ?? '…'} → ${draft.resourceKind ?? '…'} ${draft.resource?.label ?? '…'}, expires ${draft.expiry?.label ?? '…'}`;
   const pick = (prompt: string, choices: Option[], apply: (o: Option) => void) => (
-    <Picker prompt={prompt} options={choices} onChoose={apply} onBack={back} theme={theme} />
+    // Keyed by the question, so each step starts with its own filter and selection.
+    <Picker key={prompt} prompt={prompt} options={choices} onChoose={apply} onBack={back} theme={theme} />
   );
   let body;
   if (result) body = <Text color={result.ok ? theme.good : theme.bad}>{result.ok ? result.message : `Error: ${result.message}`}</Text>;
@@ -169,10 +170,10 @@ export function AccessExplorer({ api, theme, go }: ScreenProps) {
   });
   const back = () => { reset(); go('dashboard'); };
   let body;
-  if (step === 'kind') body = <Picker prompt="Reach a" options={['tool', 'skill', 'knowledge'].map((k) => option(k, k))} onChoose={(o) => setKind(o.id as 'tool')} onBack={back} theme={theme} />;
+  if (step === 'kind') body = <Picker key="kind" prompt="Reach a" options={['tool', 'skill', 'knowledge'].map((k) => option(k, k))} onChoose={(o) => setKind(o.id as 'tool')} onBack={back} theme={theme} />;
   else if (step === 'person' || step === 'resource') {
     body = options.loading ? <Waiting what="Loading…" /> : options.error ? <Failure message={options.error} theme={theme} />
-      : <Picker prompt={step === 'person' ? 'Who?' : `Which ${kind}?`} options={options.data ?? []} onChoose={(o) => (step === 'person' ? setPerson(o) : setTarget(o))} onBack={back} theme={theme} />;
+      : <Picker key={step} prompt={step === 'person' ? 'Who?' : `Which ${kind}?`} options={options.data ?? []} onChoose={(o) => (step === 'person' ? setPerson(o) : setTarget(o))} onBack={back} theme={theme} />;
   } else if (answer.loading || !answer.data) body = answer.error ? <Failure message={answer.error} theme={theme} /> : <Waiting what="Asking the policy…" />;
   else {
     const e = answer.data;
