@@ -35,6 +35,11 @@ export function allCommands(command: Command): Command[] {
 /** Runs `oc` with these arguments; resolves to the exit code. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const program = buildProgram(io);
+  if (argv.length === 0) {
+    // No terminal for the interactive view (main.ts checked): show what there is to run.
+    io.stdout(program.helpInformation());
+    return EXIT.ok;
+  }
   try {
     await program.parseAsync(argv, { from: 'user' });
     return EXIT.ok;

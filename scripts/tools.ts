@@ -95,3 +95,17 @@ export function ensureKubeTools(): { apiserver: string; etcd: string } {
   if (!kubeToolsPresent()) throw new Error(`the build did not produce kube-apiserver ${KUBERNETES_VERSION} and etcd ${ETCD_VERSION}`);
   return { apiserver: KUBE_APISERVER_PATH, etcd: ETCD_PATH };
 }
+
+export const TMUX_PATH = '/usr/bin/tmux';
+
+/** tmux, for the end-to-end test that drives `oc`'s interactive view in a real terminal; Debian's package when missing. */
+export function ensureTmux(): string {
+  if (existsSync(TMUX_PATH)) return TMUX_PATH;
+  if (process.getuid?.() !== 0) throw new Error(`${TMUX_PATH} is missing: install Debian's tmux package (sudo apt-get install tmux)`);
+  console.error('tmux not found; installing Debian\'s tmux package with apt-get');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-qq', 'tmux'], { stdio: 'inherit', env });
+  if (!existsSync(TMUX_PATH)) throw new Error('apt-get did not install tmux');
+  return TMUX_PATH;
+}

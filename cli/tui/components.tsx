@@ -1,5 +1,5 @@
 // Small building blocks: a screen frame with its key line, a spinner line, and a filterable picker.
-import { useState, type ReactNode } from 'react';
+import { useRef, useState, type ReactNode } from 'react';
 import { Box, Text, useInput } from 'ink';
 import { Spinner } from '@inkjs/ui';
 import { keyLine } from './keybindings.ts';
@@ -30,18 +30,27 @@ export function Failure({ message, theme }: { message: string; theme: Theme }) {
 export function Picker({ options, onChoose, onBack, theme, prompt }: {
   options: Option[]; onChoose: (option: Option) => void; onBack: () => void; theme: Theme; prompt: string;
 }) {
-  const [filter, setFilter] = useState('');
-  const [index, setIndex] = useState(0);
-  const shown = options.filter((o) => `${o.label} ${o.detail ?? ''}`.toLowerCase().includes(filter.toLowerCase()));
-  const selected = Math.min(index, Math.max(0, shown.length - 1));
+  const [view, setView] = useState({ filter: '', index: 0 });
+  // Keys can arrive faster than React re-renders: the handler works on the latest state in a ref, so a
+  // fast "down, enter" chooses the row the down arrow moved to.
+  const latest = useRef(view);
+  latest.current = view;
+  const visible = (filter: string) => options.filter((o) => `${o.label} ${o.detail ?? ''}`.toLowerCase().includes(filter.toLowerCase()));
+  const update = (next: { filter: string; index: number }) => { latest.current = next; setView(next); };
   useInput((input, key) => {
+    const { filter, index } = latest.current;
+    const matching = visible(filter);
+    const current = Math.min(index, Math.max(0, matching.length - 1));
     if (key.escape) onBack();
-    else if (key.upArrow) setIndex(Math.max(0, selected - 1));
-    else if (key.downArrow) setIndex(Math.min(shown.length - 1, selected + 1));
-    else if (key.return) { const choice = shown[selected]; if (choice) onChoose(choice); }
-    else if (key.backspace || key.delete) { setFilter(filter.slice(0, -1)); setIndex(0); }
-    else if (input && !key.ctrl && !key.meta) { setFilter(filter + input); setIndex(0); }
+    else if (key.upArrow) update({ filter, index: Math.max(0, current - 1) });
+    else if (key.downArrow) update({ filter, index: Math.min(matching.length - 1, current + 1) });
+    else if (key.return) { const choice = matching[current]; if (choice) onChoose(choice); }
+    else if (key.backspace || key.delete) update({ filter: filter.slice(0, -1), index: 0 });
+    else if (input && !key.ctrl && !key.meta) update({ filter: filter + input, index: 0 });
   });
+  const { filter } = view;
+  const shown = visible(filter);
+  const selected = Math.min(view.index, Math.max(0, shown.length - 1));
   const start = Math.max(0, Math.min(selected - VISIBLE_ROWS + 1, shown.length - VISIBLE_ROWS));
   return (
     <Box flexDirection="column">

@@ -88,8 +88,10 @@ describe('the interactive view', () => {
 
   it('grant editor: pick subject, resource, effect and expiry, confirm, and the grant exists', async () => {
     const { lastFrame, stdin, unmount } = render(<GrantEditor api={api} theme={theme} go={() => undefined} />);
-    await frameWith(lastFrame, 'Grant to a');
-    await typeKeys(stdin, KEY.down, KEY.enter);
+    await frameWith(lastFrame, '› person');
+    await typeKeys(stdin, KEY.down);
+    await frameWith(lastFrame, '› team');
+    await typeKeys(stdin, KEY.enter);
     await frameWith(lastFrame, 'Which team?');
     await frameWith(lastFrame, team.name);
     await typeKeys(stdin, ...team.name, KEY.enter);
@@ -99,8 +101,10 @@ describe('the interactive view', () => {
     await typeKeys(stdin, ...tool.name, KEY.enter);
     await frameWith(lastFrame, 'Effect');
     await typeKeys(stdin, KEY.enter);
-    await frameWith(lastFrame, 'Expires');
-    await typeKeys(stdin, KEY.down, KEY.down, KEY.enter);
+    await frameWith(lastFrame, '› never');
+    await typeKeys(stdin, KEY.down, KEY.down);
+    await frameWith(lastFrame, '› 7 days');
+    await typeKeys(stdin, KEY.enter);
     const confirm = await frameWith(lastFrame, 'Create this grant?');
     expect(confirm).toContain(`allow team ${team.name} → tool ${tool.name}, expires 7 days`);
     expect(confirm).toContain('y create  ·  n cancel');

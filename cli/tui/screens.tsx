@@ -1,6 +1,6 @@
 // The screens of the interactive view. Each is thin: data comes from hooks over the API client,
 // keys from keybindings.ts.
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 import { Box, Text, useInput } from 'ink';
 import { call, type ApiClient } from '../client.ts';
 import { Failure, Frame, Picker, VISIBLE_ROWS, Waiting } from './components.tsx';
@@ -50,27 +50,48 @@ export function Dashboard({ api, theme, go, quit }: ScreenProps) {
 const LISTS = {
   people: { title: 'people', load: async (api: ApiClient) => (await call('listing people', api.GET('/api/v1/people', { params: { query: { limit: 200 } } }))).items.map((p) => `${p.email.padEnd(30)} ${p.status.padEnd(9)} ${p.displayName}`) },
   assistants: { title: 'assistants', load: async (api: ApiClient) => (await call('listing assistants', api.GET('/api/v1/assistants', { params: { query: { limit: 200 } } }))).items.map((a) => `${a.id}  ${a.status.padEnd(12)} ${a.statusMessage ?? ''}`) },
-  grants: { title: 'grants', load: async (api: ApiClient) => (await call('listing grants', api.GET('/api/v1/grants', { params: { query: { limit: 200 } } }))).items.map((g) => `${g.effect.padEnd(5)} ${g.subject.kind}:${g.subject.id} → ${g.resource.kind}:${g.resource.id}${g.resource.toolPattern ? ` (${g.resource.toolPattern})` : ''}${g.expiresAt ? ` until ${g.expiresAt.slice(0, 10)}` : ''}`) },
+  grants: {
+    title: 'grants',
+    async load(api: ApiClient) {
+      // Subjects and resources by name, which is how people know them.
+      const [grants, names] = await Promise.all([
+        call('listing grants', api.GET('/api/v1/grants', { params: { query: { limit: 200 } } })),
+        Promise.all([
+          subjects(api, 'person'), subjects(api, 'team'), subjects(api, 'department'),
+          resources(api, 'tool'), resources(api, 'skill'), resources(api, 'knowledge'),
+        ]).then((lists) => new Map(lists.flat().map((o) => [o.id, o.label]))),
+      ]);
+      const name = (id: string) => names.get(id) ?? id;
+      return grants.items.map((g) => `${g.effect.padEnd(5)} ${g.subject.kind} ${name(g.subject.id)} → ${g.resource.kind} ${name(g.resource.id)}`
+        + `${g.resource.toolPattern ? ` (${g.resource.toolPattern})` : ''}${g.expiresAt ? ` until ${g.expiresAt.slice(0, 10)}` : ''}`);
+    },
+  },
 } as const;
 
 export function ListScreen({ api, theme, go, which }: ScreenProps & { which: keyof typeof LISTS }) {
   const list = LISTS[which];
   const state = useLoad(() => list.load(api), which);
-  const [filter, setFilter] = useState<string | undefined>(undefined);
-  const [index, setIndex] = useState(0);
-  const rows = (state.data ?? []).filter((row) => !filter || row.toLowerCase().includes(filter.toLowerCase()));
+  const [view, setView] = useState<{ filter: string | undefined; index: number }>({ filter: undefined, index: 0 });
+  // As in the picker: keys may come faster than renders, so the handler reads the latest state.
+  const latest = useRef(view);
+  latest.current = view;
+  const update = (next: { filter: string | undefined; index: number }) => { latest.current = next; setView(next); };
+  const matching = (filter: string | undefined) => (state.data ?? []).filter((row) => !filter || row.toLowerCase().includes(filter.toLowerCase()));
   useInput((input, key) => {
+    const { filter, index } = latest.current;
     if (filter !== undefined && !key.escape && !key.upArrow && !key.downArrow) {
       if (key.return) return;
-      if (key.backspace || key.delete) setFilter(filter.slice(0, -1));
-      else if (input && !key.ctrl) setFilter(filter + input);
+      if (key.backspace || key.delete) update({ filter: filter.slice(0, -1), index: 0 });
+      else if (input && !key.ctrl) update({ filter: filter + input, index: 0 });
       return;
     }
-    if (key.escape) { if (filter !== undefined) setFilter(undefined); else go('dashboard'); }
-    else if (input === '/') setFilter('');
-    else if (key.upArrow) setIndex(Math.max(0, index - 1));
-    else if (key.downArrow) setIndex(Math.min(rows.length - 1, index + 1));
+    if (key.escape) { if (filter !== undefined) update({ filter: undefined, index: 0 }); else go('dashboard'); }
+    else if (input === '/') update({ filter: '', index: 0 });
+    else if (key.upArrow) update({ filter, index: Math.max(0, index - 1) });
+    else if (key.downArrow) update({ filter, index: Math.min(matching(filter).length - 1, index + 1) });
   });
+  const { filter, index } = view;
+  const rows = matching(filter);
   const start = Math.max(0, Math.min(index - VISIBLE_ROWS + 1, rows.length - VISIBLE_ROWS));
   return (
     <Frame title={`${list.title} (${rows.length})`} keys={KEYS.list} theme={theme}>
