@@ -115,6 +115,7 @@ export function registerDirectoryCommands(program: Command, io: CliIo): void {
       ctx.done(`Created team ${team.name} (${team.id}).`, team, TEAM_COLUMNS);
     });
   teams.command('delete').description('Delete a team and its grants').argument('<team>', 'name or id')
+    .addHelpText('after', '\nExample:\n  oc teams delete platform')
     .action(async (reference: string, _opts: unknown, command: Command) => {
       const ctx = CommandContext.of(io, command);
       const id = await namedId(ctx, 'team', reference);
@@ -161,6 +162,7 @@ export function registerDirectoryCommands(program: Command, io: CliIo): void {
       ctx.done(`Created department ${department.name} (${department.id}).`, department, DEPARTMENT_COLUMNS);
     });
   departments.command('delete').description('Delete a department and its grants').argument('<department>', 'name or id')
+    .addHelpText('after', '\nExample:\n  oc departments delete engineering')
     .action(async (reference: string, _opts: unknown, command: Command) => {
       const ctx = CommandContext.of(io, command);
       const id = await namedId(ctx, 'department', reference);

@@ -41,6 +41,7 @@ export function registerResourceCommands(program: Command, io: CliIo): void {
       ctx.print(page, page.items, TOOL_COLUMNS);
     });
   tools.command('get').description('Show a tool').argument('<tool>', 'name or id')
+    .addHelpText('after', '\nExample:\n  oc tools get github')
     .action(async (reference: string, _opts: unknown, command: Command) => {
       const ctx = CommandContext.of(io, command);
       const id = await namedId(ctx, 'tool', reference);
@@ -63,6 +64,7 @@ export function registerResourceCommands(program: Command, io: CliIo): void {
       ctx.done(`Registered tool ${tool.name} (${tool.id}).`, tool, TOOL_COLUMNS);
     });
   tools.command('delete').description('Remove a tool and every grant on it').argument('<tool>', 'name or id')
+    .addHelpText('after', '\nExample:\n  oc tools delete github')
     .action(async (reference: string, _opts: unknown, command: Command) => {
       const ctx = CommandContext.of(io, command);
       const id = await namedId(ctx, 'tool', reference);
@@ -88,6 +90,7 @@ export function registerResourceCommands(program: Command, io: CliIo): void {
       ctx.done(`Stored a new version of ${reference}'s credential${opts.person ? ` for ${opts.person}` : ''}.`, { toolId: id, stored: true });
     });
   credentials.command('list').description('List the versions of a tool\'s secret (never the secret)').argument('<tool>', 'name or id')
+    .addHelpText('after', '\nExample:\n  oc tools credentials list github')
     .action(async (reference: string, _opts: unknown, command: Command) => {
       const ctx = CommandContext.of(io, command);
       const id = await namedId(ctx, 'tool', reference);
@@ -111,6 +114,7 @@ export function registerResourceCommands(program: Command, io: CliIo): void {
         ctx.done(`Created ${kind} ${created.name} (${created.id}).`, created, NAMED_COLUMNS);
       });
     group.command('delete').description(`Delete a ${kind} and every grant on it`).argument('<name>', 'name or id')
+      .addHelpText('after', `\nExample:\n  oc ${plural} delete ${kind === 'skill' ? 'summarise' : 'handbook'}`)
       .action(async (reference: string, _opts: unknown, command: Command) => {
         const ctx = CommandContext.of(io, command);
         const id = await namedId(ctx, kind, reference);

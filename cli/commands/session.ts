@@ -103,6 +103,7 @@ export function registerSessionCommands(program: Command, io: CliIo): void {
 
   const contexts = program.command('context').description('Named contexts: one per OpenCrane instance');
   contexts.command('list').description('List contexts; * marks the current one')
+    .addHelpText('after', '\nExample:\n  oc context list')
     .action(async (_opts: unknown, command: Command) => {
       const ctx = CommandContext.of(io, command);
       const config = await loadCliConfig(io.env);
@@ -115,6 +116,7 @@ export function registerSessionCommands(program: Command, io: CliIo): void {
       ]);
     });
   contexts.command('use').description('Make a context the current one').argument('<name>')
+    .addHelpText('after', '\nExample:\n  oc context use staging')
     .action(async (name: string, _opts: unknown, command: Command) => {
       const ctx = CommandContext.of(io, command);
       const config = await loadCliConfig(io.env);
@@ -124,6 +126,7 @@ export function registerSessionCommands(program: Command, io: CliIo): void {
       ctx.done(`Now using ${name} (${config.contexts[name].url}).`, { context: name });
     });
   contexts.command('delete').description('Delete a context and its credentials').argument('<name>')
+    .addHelpText('after', '\nExample:\n  oc context delete staging')
     .action(async (name: string, _opts: unknown, command: Command) => {
       const ctx = CommandContext.of(io, command);
       const config = await loadCliConfig(io.env);
