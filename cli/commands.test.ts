@@ -1,6 +1,6 @@
 // `oc` commands against a real control plane listening on loopback (on the real PostgreSQL server when
 // TEST_DATABASE_URL is set, as in CI), each in table and in json output, with their exit codes.
-import { stat } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startListeningControlPlane, type ListeningControlPlane } from '../test/support/control-plane.ts';
@@ -9,6 +9,7 @@ import { ocFor, type Oc } from '../test/support/oc.ts';
 import { freePort } from '../test/support/ports.ts';
 import { unique } from '../test/support/api.ts';
 import { EXIT } from './errors.ts';
+import { createSession, csrfTokenFor } from '../server/identity/sessions.ts';
 
 const target = testDatabases.at(-1)!;
 let control: ListeningControlPlane;
@@ -242,6 +243,60 @@ describe(`oc against a running control plane on ${target.name}`, () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('oc grant tool github --to team:platform --tools \'list_*\' --expires 30d');
     expect((await oc(['--version'])).stdout.trim()).toBe('0.1.0');
+  });
+
+  it('login with the device flow: shows the code and URL, opens the browser, and the approved sign-in acts as the person', async () => {
+    const person = await json<{ id: string; email: string }>(['people', 'create', '--email', `${unique('lin')}@example.com`, '--name', 'Linus Device']);
+    const browser = await createSession(control.plane.store.db, { personId: person.id, role: 'admin', kind: 'browser', absoluteMs: 3_600_000 });
+    const { oc: device, configDir: deviceDir } = await ocFor();
+    const opened: string[] = [];
+    const login = await device(['login', '--url', control.url, '--name', 'device'], {
+      // The "browser": the person, signed in there, approves the code the page shows.
+      openUrl: async (url) => {
+        opened.push(url);
+        const userCode = new URL(url).searchParams.get('user_code')!;
+        const decision = await control.plane.app.inject({
+          method: 'POST', url: '/auth/device/decision', payload: { userCode, approve: true },
+          cookies: { oc_session: browser.secret }, headers: { 'x-csrf-token': csrfTokenFor(browser.secret) },
+        });
+        expect(decision.statusCode, decision.body).toBe(200);
+      },
+    });
+    expect(login.code, login.stderr).toBe(0);
+    expect(login.stderr).toMatch(new RegExp(`To sign in, open ${control.url}/auth/device and enter the code [B-DF-HJ-NP-TV-Z]{4}-[B-DF-HJ-NP-TV-Z]{4}`));
+    expect(opened).toHaveLength(1);
+    expect(login.stdout).toContain('Signed in');
+    const who = await device(['whoami']);
+    expect(who.stdout).toContain(`Linus Device <${person.email}>`);
+
+    // A sign-in token about to expire is refreshed before the call, and the new one saved.
+    const file = path.join(deviceDir, 'config.json');
+    const saved = JSON.parse(await readFile(file, 'utf8')) as { contexts: Record<string, { token: string; refreshToken: string; expiresAt: string }> };
+    const before = saved.contexts.device!;
+    saved.contexts.device!.expiresAt = new Date(Date.now() + 1000).toISOString();
+    await writeFile(file, JSON.stringify(saved));
+    expect((await device(['people', 'list'])).code).toBe(0);
+    const after = (JSON.parse(await readFile(file, 'utf8')) as typeof saved).contexts.device!;
+    expect(after.token).not.toBe(before.token);
+    expect(after.refreshToken).not.toBe(before.refreshToken);
+    expect(Date.parse(after.expiresAt)).toBeGreaterThan(Date.now() + 60_000);
+  });
+
+  it('login refused in the browser exits with the auth code and saves nothing', async () => {
+    const person = await json<{ id: string }>(['people', 'create', '--email', `${unique('no')}@example.com`, '--name', 'Refuser']);
+    const browser = await createSession(control.plane.store.db, { personId: person.id, role: 'admin', kind: 'browser', absoluteMs: 3_600_000 });
+    const { oc: device, configDir: deviceDir } = await ocFor();
+    const login = await device(['login', '--url', control.url], {
+      openUrl: async (url) => {
+        await control.plane.app.inject({
+          method: 'POST', url: '/auth/device/decision', payload: { userCode: new URL(url).searchParams.get('user_code')!, approve: false },
+          cookies: { oc_session: browser.secret }, headers: { 'x-csrf-token': csrfTokenFor(browser.secret) },
+        });
+      },
+    });
+    expect(login.code).toBe(EXIT.auth);
+    expect(login.stderr).toContain('the sign-in was denied in the browser');
+    await expect(stat(path.join(deviceDir, 'config.json'))).rejects.toThrow();
   });
 
   it('logout forgets the credentials but keeps the context', async () => {

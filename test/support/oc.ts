@@ -7,7 +7,7 @@ import type { CliIo } from '../../cli/context.ts';
 import { runCli } from '../../cli/program.ts';
 
 export interface OcResult { code: number; stdout: string; stderr: string }
-export type Oc = (args: string[], options?: { stdin?: string; env?: NodeJS.ProcessEnv; prompt?: string }) => Promise<OcResult>;
+export type Oc = (args: string[], options?: { stdin?: string; env?: NodeJS.ProcessEnv; prompt?: string; openUrl?: (url: string) => Promise<void> }) => Promise<OcResult>;
 
 /** An `oc` with a fresh config directory; `env` is merged into every call's environment. */
 export async function ocFor(env: NodeJS.ProcessEnv = {}): Promise<{ oc: Oc; configDir: string }> {
@@ -20,6 +20,7 @@ export async function ocFor(env: NodeJS.ProcessEnv = {}): Promise<{ oc: Oc; conf
       stderr: (text) => { stderr += text; },
       readStdin: () => Promise.resolve(options.stdin),
       ...(options.prompt !== undefined ? { promptSecret: () => Promise.resolve(options.prompt!) } : {}),
+      ...(options.openUrl ? { openUrl: options.openUrl } : {}),
       env: { OPENCRANE_CONFIG_DIR: configDir, ...env, ...options.env },
       isTTY: false,
       columns: 200,
