@@ -238,6 +238,29 @@ describe(`oc against a running control plane on ${target.name}`, () => {
     expect(debug.stderr).toMatch(/\n\s+at\s/);
   });
 
+  it('deletions, yaml output and a table-formatted audit tail', async () => {
+    const email = `${unique('gone')}@example.com`;
+    await json(['people', 'create', '--email', email, '--name', 'Soon Gone']);
+    const yaml = await oc(['people', 'get', email, '-o', 'yaml']);
+    expect(yaml.code).toBe(0);
+    expect(yaml.stdout).toMatch(new RegExp(`^email: ${email}$`, 'm'));
+    expect(await json(['people', 'delete', email])).toMatchObject({ deleted: true });
+    expect((await oc(['people', 'get', email])).code).toBe(EXIT.notFound);
+    const [team, dept] = [unique('t'), unique('d')];
+    await json(['teams', 'create', team]);
+    await json(['departments', 'create', dept]);
+    expect(await table(['teams', 'delete', team])).toContain(`Deleted team ${team}`);
+    expect(await json(['departments', 'delete', dept])).toMatchObject({ deleted: true });
+    expect(await oc(['teams', 'delete', team])).toMatchObject({ code: EXIT.notFound });
+
+    const tail = oc(['audit', 'tail', '--action', 'skill.create', '--count', '1', '--interval', '1']);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await json(['skills', 'create', unique('tailskill')]);
+    const followed = await tail;
+    expect(followed.code, followed.stderr).toBe(0);
+    expect(followed.stdout).toMatch(/^TIME\s+ACTOR\s+ACTION\s+TARGET\n\S+\s+api-token:\S+\s+skill\.create\s+skill:skl_\w+\n$/);
+  });
+
   it('--help of every command shows an example, and --version answers', async () => {
     const help = await oc(['grant', '--help']);
     expect(help.code).toBe(0);

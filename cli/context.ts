@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { call, createApiClient, resolveSession, type ApiClient, type Session } from './client.ts';
 import { CliError, EXIT } from './errors.ts';
 import { render, type Column, type OutputFormat } from './output.ts';
+import { createSpinner, spinnerMiddleware } from './spinner.ts';
 
 export interface CliIo {
   stdout(text: string): void;
@@ -25,6 +26,8 @@ export interface GlobalOptions { url?: string; token?: string; context?: string;
 
 export class CommandContext {
   private client: ApiClient | undefined;
+  /** Shown while waiting, on a terminal only. */
+  readonly spinner = createSpinner((text) => { if (this.io.isTTY) this.io.stderr(text); });
   private session: Session | undefined;
   constructor(readonly io: CliIo, readonly options: GlobalOptions) {}
 
@@ -42,6 +45,7 @@ export class CommandContext {
       const session = await this.currentSession();
       if (!session.token) throw new CliError('you are not signed in', EXIT.auth, 'Run `oc login`, or pass an API token with --token or OPENCRANE_TOKEN.');
       this.client = createApiClient(session, this.io.env, this.io.fetch);
+      if (this.io.isTTY) this.client.use(spinnerMiddleware(this.spinner));
     }
     return this.client;
   }

@@ -29,22 +29,31 @@ async function deviceLogin(ctx: CommandContext, url: string): Promise<{ access_t
   }
   let interval = (device.interval ?? 5) * 1000;
   const deadline = Date.now() + device.expires_in * 1000;
-  while (Date.now() < deadline) {
-    await ctx.sleep(interval);
-    const response = await fetchImpl(`${url}/oauth2/token`, form({
-      grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: device.device_code, client_id: 'oc',
-    }));
-    const body = await response.json() as { error?: string; access_token?: string; refresh_token?: string; expires_in?: number };
-    if (response.ok && body.access_token && body.refresh_token && body.expires_in) {
-      return { access_token: body.access_token, refresh_token: body.refresh_token, expires_in: body.expires_in };
-    }
-    if (body.error === 'authorization_pending') continue;
-    if (body.error === 'slow_down') { interval += 5000; continue; }
-    if (body.error === 'access_denied') throw new CliError('the sign-in was denied in the browser', EXIT.auth, 'Run `oc login` again if that was a mistake.');
-    if (body.error === 'expired_token') break;
-    throw new CliError(`the sign-in failed (${body.error ?? `HTTP ${response.status}`})`, EXIT.auth, 'Run `oc login` again.');
+  ctx.spinner.start('Waiting for you to approve the code in the browser…');
+  try {
+    return await poll();
+  } finally {
+    ctx.spinner.stop();
   }
-  throw new CliError('the sign-in code expired before it was approved', EXIT.auth, 'Run `oc login` again and approve within ten minutes.');
+
+  async function poll(): Promise<{ access_token: string; refresh_token: string; expires_in: number }> {
+    while (Date.now() < deadline) {
+      await ctx.sleep(interval);
+      const response = await fetchImpl(`${url}/oauth2/token`, form({
+        grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: device.device_code, client_id: 'oc',
+      }));
+      const body = await response.json() as { error?: string; access_token?: string; refresh_token?: string; expires_in?: number };
+      if (response.ok && body.access_token && body.refresh_token && body.expires_in) {
+        return { access_token: body.access_token, refresh_token: body.refresh_token, expires_in: body.expires_in };
+      }
+      if (body.error === 'authorization_pending') continue;
+      if (body.error === 'slow_down') { interval += 5000; continue; }
+      if (body.error === 'access_denied') throw new CliError('the sign-in was denied in the browser', EXIT.auth, 'Run `oc login` again if that was a mistake.');
+      if (body.error === 'expired_token') break;
+      throw new CliError(`the sign-in failed (${body.error ?? `HTTP ${response.status}`})`, EXIT.auth, 'Run `oc login` again.');
+    }
+    throw new CliError('the sign-in code expired before it was approved', EXIT.auth, 'Run `oc login` again and approve within ten minutes.');
+  }
 }
 
 export function registerSessionCommands(program: Command, io: CliIo): void {

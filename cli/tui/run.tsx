@@ -1,7 +1,8 @@
 // Starts the interactive view on the terminal, signed in as the current context.
 import { render } from 'ink';
 import { CommandContext, type CliIo } from '../context.ts';
-import { CliError } from '../errors.ts';
+import { createApiClient } from '../client.ts';
+import { CliError, EXIT } from '../errors.ts';
 import { App } from './app.tsx';
 import { themeFor } from './theme.ts';
 
@@ -9,7 +10,10 @@ export async function runTui(io: CliIo): Promise<number> {
   const ctx = new CommandContext(io, { output: 'table' });
   let api;
   try {
-    api = await ctx.api();
+    // Its own client, without the command line's spinner: Ink owns the terminal here.
+    const session = await ctx.currentSession();
+    if (!session.token) throw new CliError('you are not signed in', EXIT.auth, 'Run `oc login`, or pass an API token with OPENCRANE_TOKEN.');
+    api = createApiClient(session, io.env, io.fetch);
   } catch (err) {
     if (err instanceof CliError) {
       io.stderr(`Error: ${err.message}.\n${err.hint ? `${err.hint}\n` : ''}`);
