@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ensureTmux } from '../../scripts/tools.ts';
+import { REPO_ROOT, ensureTmux } from '../../scripts/tools.ts';
 import { apiClient, unique } from '../support/api.ts';
 import { apiFixtures } from '../support/api-fixtures.ts';
 import { startListeningControlPlane, type ListeningControlPlane } from '../support/control-plane.ts';
@@ -57,8 +57,12 @@ it('in a real terminal, `oc` opens the interactive view, creates a grant in the 
   expect((await oc(['login', '--url', control.url, '--token', control.adminToken])).code).toBe(0);
 
   const command = `env OPENCRANE_CONFIG_DIR=${configDir} NO_COLOR=1 ${process.execPath} --import tsx ${main}`;
-  run('new-session', '-d', '-s', session, '-x', '80', '-y', '24', command);
-  const dashboard = await paneWith(/People: \d+/);
+  // From the repository root (tsx resolves from there), and a pane that stays when the process exits,
+  // so a crash shows its message here instead of an empty screen.
+  run('new-session', '-d', '-s', session, '-x', '80', '-y', '24', '-c', REPO_ROOT, command);
+  run('set-option', '-t', session, 'remain-on-exit', 'on');
+  // The first start compiles the CLI's sources (tsx) while the rest of the suite keeps both cores busy.
+  const dashboard = await paneWith(/People: \d+/, 60_000);
   expect(dashboard).toContain('n new grant');
   expect(Math.max(...dashboard.split('\n').map((line) => line.length))).toBeLessThanOrEqual(80);
 
@@ -94,7 +98,7 @@ it('in a real terminal, `oc` opens the interactive view, creates a grant in the 
 
   await keys('Escape');
   await paneWith('OpenCrane · dashboard');
-}, 90_000);
+}, 150_000);
 
 it('`oc` never opens the interactive view when its output is not a terminal: it prints its usage', () => {
   const output = execFileSync(process.execPath, ['--import', 'tsx', main], { encoding: 'utf8', env: { ...process.env, OPENCRANE_CONFIG_DIR: '/nonexistent' } });
