@@ -143,7 +143,10 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       statefulSet: n.statefulSet, service: n.service, networkPolicy: n.networkPolicy,
     };
     if (assistant.status?.phase !== 'Deleting') {
-      await counted(KIND, 'status', () => api.mergePatch(ASSISTANT, name, namespace, { status: { phase: 'Deleting' } }, 'status'));
+      // The deletion bumps the generation: report it, so the control plane takes this status as current.
+      await counted(KIND, 'status', () => api.mergePatch(ASSISTANT, name, namespace, {
+        status: { phase: 'Deleting', ...(assistant.metadata.generation === undefined ? {} : { observedGeneration: assistant.metadata.generation }) },
+      }, 'status'));
     }
     // Owner references would let the garbage collector do this; doing it here makes deletion
     // complete before the Assistant goes, and lets the retention setting decide about the storage.

@@ -56,7 +56,9 @@ it('in a real terminal, `oc` opens the interactive view, creates a grant in the 
   const { oc, configDir } = await ocFor();
   expect((await oc(['login', '--url', control.url, '--token', control.adminToken])).code).toBe(0);
 
-  const command = `env OPENCRANE_CONFIG_DIR=${configDir} NO_COLOR=1 ${process.execPath} --import tsx ${main}`;
+  // CI=false: CI runs set CI=true, and Ink then draws only the last frame, at exit; a person's terminal
+  // has no CI variable.
+  const command = `env OPENCRANE_CONFIG_DIR=${configDir} NO_COLOR=1 CI=false CONTINUOUS_INTEGRATION=false ${process.execPath} --import tsx ${main}`;
   // From the repository root (tsx resolves from there), and a pane that stays when the process exits,
   // so a crash shows its message here instead of an empty screen.
   run('new-session', '-d', '-s', session, '-x', '80', '-y', '24', '-c', REPO_ROOT, command);
