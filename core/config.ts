@@ -1,7 +1,7 @@
 // Configuration is read from the environment once, at boot, against one schema. An invalid setting
 // stops the process with a message that names the variable.
 import path from 'node:path';
-import { Type, type Static } from 'typebox';
+import { Type, type Static, type TObject } from 'typebox';
 import { Value } from 'typebox/value';
 
 const EnvSchema = Type.Object({
@@ -163,21 +163,29 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+/**
+ * The variables a schema names, read from the environment (empty counts as unset), converted and
+ * defaulted; anything invalid becomes one error naming every variable at fault.
+ */
+export function readEnvironment<S extends TObject>(schema: S, env: NodeJS.ProcessEnv, invalid: (problems: string) => Error): Static<S> {
   const raw: Record<string, unknown> = {};
-  for (const key of Object.keys(EnvSchema.properties)) {
+  for (const key of Object.keys(schema.properties)) {
     const value = env[key];
     if (value !== undefined && value !== '') raw[key] = value;
   }
-  const withDefaults = Value.Default(EnvSchema, Value.Convert(EnvSchema, raw));
-  if (!Value.Check(EnvSchema, withDefaults)) {
-    const problems = Value.Errors(EnvSchema, withDefaults).map((e) => {
+  const withDefaults = Value.Default(schema, Value.Convert(schema, raw));
+  if (!Value.Check(schema, withDefaults)) {
+    const problems = Value.Errors(schema, withDefaults).map((e) => {
       const variable = e.instancePath.replace(/^\//, '') || (e.params as { requiredProperties?: string[] }).requiredProperties?.join(', ') || 'environment';
       return `${variable}: ${e.message}`;
     });
-    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+    throw invalid(problems.join('; '));
   }
-  const settings: Static<typeof EnvSchema> = withDefaults;
+  return withDefaults;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const settings = readEnvironment(EnvSchema, env, (problems) => new ConfigError(`invalid configuration: ${problems}`));
   const home = path.resolve(settings.OPENCRANE_HOME);
   const production = settings.NODE_ENV === 'production';
   const list = (value: string) => value.split(',').map((v) => v.trim()).filter((v) => v.length > 0);

@@ -1,6 +1,6 @@
 // The shared core: configuration, errors, logging, ids, the database schema and store, and the
 // in-memory access index with its change feed. Other modules import only this file.
-export { loadConfig, ConfigError, type Config } from './config.ts';
+export { loadConfig, readEnvironment, ConfigError, type Config } from './config.ts';
 export { AppError, isAppError, notFound, conflict, validation, type ErrorCode, type ErrorDetail } from './errors.ts';
 export { createLogger, loggerOptions, REDACT_PATHS, type Logger } from './logger.ts';
 export { newId, idPattern, ID_PREFIX, type IdKind } from './ids.ts';

@@ -43,7 +43,8 @@ export interface RunningOperator {
 }
 
 const ASSISTANT: KindRef = { apiVersion: API_VERSION, kind: KIND };
-const OWNED: Record<keyof AssistantObjects, KindRef> = {
+/** The kinds the operator creates for each Assistant, by their part of desiredObjects(). */
+export const OWNED_KINDS: Record<keyof AssistantObjects, KindRef> = {
   serviceAccount: { apiVersion: 'v1', kind: 'ServiceAccount' },
   persistentVolumeClaim: { apiVersion: 'v1', kind: 'PersistentVolumeClaim' },
   configMap: { apiVersion: 'v1', kind: 'ConfigMap' },
@@ -89,7 +90,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   };
 
   const assistants = informer<AssistantResource & KubernetesObject>(ASSISTANT);
-  const owned = Object.fromEntries(Object.entries(OWNED).map(([name, ref]) => [name, informer<KubeObject & KubernetesObject>(ref)])) as
+  const owned = Object.fromEntries(Object.entries(OWNED_KINDS).map(([name, ref]) => [name, informer<KubeObject & KubernetesObject>(ref)])) as
     Record<keyof AssistantObjects, Cache<KubeObject & KubernetesObject>>;
 
   const enqueue = (namespace: string | undefined, name: string | undefined) => {
@@ -153,7 +154,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     const parts: (keyof AssistantObjects)[] = assistant.spec.retention === 'delete' ? [...DELETION_ORDER, 'persistentVolumeClaim'] : DELETION_ORDER;
     for (const part of parts) {
       if (!owned[part].get(objectName[part], namespace)) continue;
-      await counted(OWNED[part].kind, 'delete', () => api.delete(OWNED[part], objectName[part], namespace));
+      await counted(OWNED_KINDS[part].kind, 'delete', () => api.delete(OWNED_KINDS[part], objectName[part], namespace));
     }
     // Applying the Assistant without the finalizer gives up our field manager's claim on it.
     await counted(KIND, 'apply', () => api.apply({ apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace } }, FIELD_MANAGER));

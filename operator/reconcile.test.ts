@@ -10,7 +10,7 @@ import { API_VERSION, DEFAULT_OPENCLAW_IMAGE, DEFAULT_OPENCLAW_VERSION, KIND, as
 import { FIELD_MANAGER, FINALIZER, LABELS, desiredObjects, type OperatorSettings } from './desired-state.ts';
 import type { KindRef } from './kube-api.ts';
 import type { KubeObject } from './kube-object.ts';
-import { startOperator, type RunningOperator } from './operator.ts';
+import { OWNED_KINDS, startOperator, type RunningOperator } from './operator.ts';
 
 const logger = createLogger('silent');
 const settings = (instance: string): OperatorSettings => ({
@@ -24,14 +24,7 @@ const settings = (instance: string): OperatorSettings => ({
 });
 
 const ASSISTANT: KindRef = { apiVersion: API_VERSION, kind: KIND };
-const KINDS = {
-  serviceAccount: { apiVersion: 'v1', kind: 'ServiceAccount' },
-  persistentVolumeClaim: { apiVersion: 'v1', kind: 'PersistentVolumeClaim' },
-  configMap: { apiVersion: 'v1', kind: 'ConfigMap' },
-  statefulSet: { apiVersion: 'apps/v1', kind: 'StatefulSet' },
-  service: { apiVersion: 'v1', kind: 'Service' },
-  networkPolicy: { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy' },
-} satisfies Record<string, KindRef>;
+const KINDS = OWNED_KINDS;
 const OBJECT_NAMES = (name: string) => ({
   serviceAccount: name, persistentVolumeClaim: `${name}-data`, configMap: `${name}-config`, statefulSet: name, service: name, networkPolicy: name,
 });

@@ -2,6 +2,7 @@
 // setting stops the process with a message naming the variable. Kubernetes credentials come from the
 // pod's ServiceAccount in a cluster, or KUBECONFIG / ~/.kube/config elsewhere.
 import { Type, type Static } from 'typebox';
+import { readEnvironment } from '../core/index.ts';
 import { Value } from 'typebox/value';
 import type { OperatorSettings, PeerSelector } from './desired-state.ts';
 
@@ -71,20 +72,7 @@ export class OperatorConfigError extends Error {
 }
 
 export function loadOperatorConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig {
-  const raw: Record<string, unknown> = {};
-  for (const key of Object.keys(EnvSchema.properties)) {
-    const value = env[key];
-    if (value !== undefined && value !== '') raw[key] = value;
-  }
-  const withDefaults = Value.Default(EnvSchema, Value.Convert(EnvSchema, raw));
-  if (!Value.Check(EnvSchema, withDefaults)) {
-    const problems = Value.Errors(EnvSchema, withDefaults).map((e) => {
-      const variable = e.instancePath.replace(/^\//, '') || (e.params as { requiredProperties?: string[] }).requiredProperties?.join(', ') || 'environment';
-      return `${variable}: ${e.message}`;
-    });
-    throw new OperatorConfigError(`invalid operator configuration: ${problems.join('; ')}`);
-  }
-  const s: Static<typeof EnvSchema> = withDefaults;
+  const s = readEnvironment(EnvSchema, env, (problems) => new OperatorConfigError(`invalid operator configuration: ${problems}`));
   const namespace = s.OPENCRANE_OPERATOR_NAMESPACE === '*' ? undefined : s.OPENCRANE_OPERATOR_NAMESPACE;
   const leaseNamespace = s.OPENCRANE_OPERATOR_LEASE_NAMESPACE ?? namespace;
   if (!leaseNamespace) throw new OperatorConfigError('invalid operator configuration: OPENCRANE_OPERATOR_LEASE_NAMESPACE is required when OPENCRANE_OPERATOR_NAMESPACE is *');
