@@ -166,7 +166,8 @@ export function registerAccessCommands(program: Command, io: CliIo): void {
       const ctx = CommandContext.of(io, command);
       const api = await ctx.api();
       let cursor = since(opts.since) ?? new Date().toISOString();
-      const seen = new Set<string>();
+      // Events at the cursor's instant can come again (since is inclusive): remember only those.
+      const seen = new Map<string, string>();
       let printed = 0;
       let header = ctx.options.output === 'table';
       for (;;) {
@@ -175,7 +176,7 @@ export function registerAccessCommands(program: Command, io: CliIo): void {
         }));
         const fresh = page.items.filter((e) => !seen.has(e.id)).reverse();
         for (const event of fresh) {
-          seen.add(event.id);
+          seen.set(event.id, event.at);
           if (ctx.options.output === 'table') {
             const text = renderTable([event], AUDIT_COLUMNS, io.columns ?? 160).split('\n');
             io.stdout(`${(header ? text.slice(0, 2) : text.slice(1, 2)).join('\n')}\n`);
@@ -187,6 +188,7 @@ export function registerAccessCommands(program: Command, io: CliIo): void {
           if (opts.count !== undefined && printed >= opts.count) return;
           if (event.at > cursor) cursor = event.at;
         }
+        for (const [id, at] of seen) if (at < cursor) seen.delete(id);
         await ctx.sleep(opts.interval * 1000);
       }
     });
