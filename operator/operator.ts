@@ -9,7 +9,7 @@ import type { Logger } from '../core/index.ts';
 import { API_VERSION, KIND, type AssistantResource } from './assistant-resource.ts';
 import { FIELD_MANAGER, FINALIZER, LABELS, desiredObjects, names, type AssistantObjects, type OperatorSettings } from './desired-state.ts';
 import { containsDesired } from './drift.ts';
-import { collectionPath, createKubeApi, type KindRef, type KubeApi } from './kube-api.ts';
+import { collectionPath, createKubeApi, type KindRef } from './kube-api.ts';
 import type { KubeObject } from './kube-object.ts';
 import { startLeaderElection, type LeaderElector } from './leader-election.ts';
 import { createOperatorMetrics, type OperatorMetrics } from './metrics.ts';
@@ -233,5 +233,3 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     },
   };
 }
-
-export type { KubeApi };
